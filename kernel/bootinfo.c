@@ -81,7 +81,7 @@ struct boot_parse {
 	uint32_t mem_lower_kib;		/* from 0 */
 	uint32_t mem_upper_kib;		/* from 1 MiB */
 	bool have_mmap;			/* a memory map was given */
-	bool memmap_full_warned;
+	bool memmap_full;		/* MEMMAP_MAX entries collected */
 	unsigned modules_seen;		/* given by the loader, kept or not */
 	bool rsdp_is_v2;
 };
@@ -135,10 +135,10 @@ static void add_mem_range(struct boot_parse *bp, uint64_t base,
 			   (unsigned long long)length, (unsigned long long)end);
 	}
 	if (out->memmap_count == MEMMAP_MAX) {
-		if (!bp->memmap_full_warned)
+		if (!bp->memmap_full)
 			parse_warn(bp, "bootinfo: the memory map has more than %u entries; ignoring the rest, their memory will not be used\n",
 				   MEMMAP_MAX);
-		bp->memmap_full_warned = true;
+		bp->memmap_full = true;
 		return;
 	}
 	out->memmap[out->memmap_count++] = (struct mem_range){
@@ -206,15 +206,17 @@ static int finish_memmap(struct boot_parse *bp)
 	int overlaps;
 
 	if (out->memmap_count == 0) {
+		const char *why = bp->have_mmap ?
+			"the loader's memory map held no entry that could be used" :
+			"the loader passed no memory map";
+
 		if (!bp->have_basic) {
-			pr_err("bootinfo: the %s loader passed neither a memory map nor the basic memory sizes; cannot tell which memory is usable\n",
-			       bp->protocol);
+			pr_err("bootinfo: %s, and no basic memory sizes either (%s); cannot tell which memory is usable\n",
+			       why, bp->protocol);
 			return BOOTINFO_NO_MEMMAP;
 		}
 		pr_info("bootinfo: %s; using the basic memory sizes instead: %u KiB at 0 and %u KiB at 1 MiB\n",
-			bp->have_mmap ? "the loader's memory map held no usable entries" :
-					"the loader passed no memory map",
-			bp->mem_lower_kib, bp->mem_upper_kib);
+			why, bp->mem_lower_kib, bp->mem_upper_kib);
 		add_basic_memory(bp);
 	}
 	overlaps = memmap_normalize(out->memmap, &out->memmap_count,
@@ -331,7 +333,7 @@ static void mb1_read_mmap(struct boot_parse *bp, uint32_t mmap_addr,
 	unsigned index = 0;
 
 	bp->have_mmap = true;
-	for (; off < mmap_length; index++) {
+	for (; off < mmap_length && !bp->memmap_full; index++) {
 		uint64_t entry_phys = (uint64_t)mmap_addr + off;
 		const uint8_t *entry;
 		uint32_t size;
