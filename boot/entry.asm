@@ -150,8 +150,12 @@ check_long_mode:
 	out dx, al
 	jmp .next_char
 .halt:
+	mov dx, 0xf4                    ; QEMU isa-debug-exit: failure
+	mov al, 0x11
+	out dx, al
+.hang:
 	hlt
-	jmp .halt
+	jmp .hang
 
 bits 64
 long_mode_low:
@@ -167,8 +171,8 @@ long_mode_low:
 
 section .boot.data progbits alloc noexec write align=16
 no_long_mode_msg:
-	db 13, 10, "hv: FATAL: this CPU does not support 64-bit long mode;"
-	db " the hypervisor cannot start. Halted.", 13, 10, 0
+	db 13, 10, "hv: x86_64 hypervisor: FATAL: this CPU does not support"
+	db " 64-bit long mode; the hypervisor cannot start. Halted.", 13, 10, 0
 
 align 16
 boot_gdt:

@@ -1,5 +1,4 @@
 /* Symbol lookup: binary search over the sorted generated table. */
-#include <stdbool.h>
 #include "kernel/ksyms.h"
 #include "kernel/printk.h"
 
@@ -26,9 +25,9 @@ const struct ksym *ksym_lookup(uint64_t addr)
 	return NULL;
 }
 
-void ksym_format(uint64_t addr, char *buf, unsigned size)
+void ksym_format(uint64_t addr, bool is_return, char *buf, unsigned size)
 {
-	const struct ksym *s = ksym_lookup(addr);
+	const struct ksym *s = ksym_lookup(is_return ? addr - 1 : addr);
 
 	if (!s)
 		snprintf(buf, size, "?");

@@ -3,6 +3,7 @@
 #ifndef KERNEL_KSYMS_H
 #define KERNEL_KSYMS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ksym {
@@ -17,7 +18,9 @@ extern const unsigned ksym_count;
 /* The symbol containing 'addr', or NULL. */
 const struct ksym *ksym_lookup(uint64_t addr);
 
-/* "name+0xoff/0xsize" or "?" into buf. */
-void ksym_format(uint64_t addr, char *buf, unsigned size);
+/* "name+0xoff/0xsize" or "?" into buf. A return address is looked up one
+ * byte back: after a call to a noreturn function it points past the end
+ * of the caller. */
+void ksym_format(uint64_t addr, bool is_return, char *buf, unsigned size);
 
 #endif

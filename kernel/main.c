@@ -22,6 +22,7 @@
 #include "kernel/selftest.h"
 
 #define HV_VERSION "0.1"
+#define HV_BANNER "hv " HV_VERSION ": x86_64 hypervisor"
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -87,6 +88,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	cpu_tables_load(&bsp_tables);
 	idt_init();
 	idt_load();
+	/* First line in the log: runners cut firmware and loader text here. */
+	pr_info("\n" HV_BANNER "\n");
 
 	rc = bootinfo_parse(magic, info_phys, &reader, &boot_info);
 	cmdline_defaults(&opts);
@@ -95,8 +98,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	start_console();
 	machine_set_exit_mode(opts.exit_mode);
 
-	pr_info("\nhv " HV_VERSION ": x86_64 hypervisor, booted by %s "
-		"(multiboot%d)\n",
+	pr_info("booted by %s (multiboot%d)\n",
 		boot_info.loader_name[0] ? boot_info.loader_name : "a loader",
 		boot_info.protocol);
 	if (rc != BOOTINFO_OK) {

@@ -16,12 +16,12 @@
  * rbp == 0 (the entry code clears it), at a misaligned or non-kernel
  * pointer, or when the chain stops moving up the stack.
  */
-void stack_trace_print(uint64_t rip, uint64_t rbp)
+void stack_trace_print(uint64_t rip, bool rip_is_return, uint64_t rbp)
 {
 	char sym[96];
 
 	pr_emerg("  Stack trace:\n");
-	ksym_format(rip, sym, sizeof(sym));
+	ksym_format(rip, rip_is_return, sym, sizeof(sym));
 	pr_emerg("    [<%016lx>] %s\n", rip, sym);
 	for (int depth = 0; depth < STACK_TRACE_MAX_FRAMES; depth++) {
 		const uint64_t *frame = (const uint64_t *)rbp;
@@ -33,7 +33,7 @@ void stack_trace_print(uint64_t rip, uint64_t rbp)
 		ret = frame[1];
 		if (ret < KERNEL_SPACE_START)
 			break;
-		ksym_format(ret, sym, sizeof(sym));
+		ksym_format(ret, true, sym, sizeof(sym));
 		pr_emerg("    [<%016lx>] %s\n", ret, sym);
 		if (next <= rbp)
 			break;
@@ -45,7 +45,7 @@ void dump_registers(const struct trap_frame *f)
 {
 	char sym[96];
 
-	ksym_format(f->rip, sym, sizeof(sym));
+	ksym_format(f->rip, f->vector == PANIC_PSEUDO_VECTOR, sym, sizeof(sym));
 	pr_emerg("  RIP: %04lx:%016lx <%s>\n", f->cs, f->rip, sym);
 	pr_emerg("  RSP: %04lx:%016lx  RFLAGS: %016lx\n", f->ss, f->rsp,
 		 f->rflags);
@@ -101,9 +101,10 @@ void panic(const char *fmt, ...)
 	pr_emerg("\nPANIC: %s\n", msg);
 	capture_registers(&regs);
 	regs.rip = (uint64_t)__builtin_return_address(0);
+	regs.vector = PANIC_PSEUDO_VECTOR;
 	dump_registers(&regs);
 	/* Start at panic's caller: its return address and its frame. */
-	stack_trace_print(regs.rip,
+	stack_trace_print(regs.rip, true,
 			  *(const uint64_t *)__builtin_frame_address(0));
 	machine_exit(false);
 }

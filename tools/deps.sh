@@ -3,7 +3,7 @@
 # As root it runs apt-get itself; otherwise it prints the exact command.
 set -e
 PKGS="nasm qemu-system-x86 ovmf grub-pc-bin grub-efi-amd64-bin grub-common \
-xorriso mtools bochs bochsbios bochs-term libcmocka-dev"
+xorriso mtools bochs bochsbios bochs-term vgabios libcmocka-dev"
 missing=""
 for p in $PKGS; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

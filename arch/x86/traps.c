@@ -56,7 +56,7 @@ static __noreturn void report_exception(struct trap_frame *f)
 	if (f->vector == 14)
 		print_pf_error(f->error_code);
 	dump_registers(f);
-	stack_trace_print(f->rip, f->rbp);
+	stack_trace_print(f->rip, false, f->rbp);
 	machine_exit(false);
 }
 

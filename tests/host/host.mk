@@ -13,7 +13,7 @@ HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
-bootinfo_SRCS    := kernel/bootinfo.c kernel/memmap.c $(HOST_COMMON)
+bootinfo_SRCS    := kernel/bootinfo.c kernel/memmap.c kernel/strutil.c $(HOST_COMMON)
 memmap_SRCS      := kernel/memmap.c $(HOST_COMMON)
 acpi_SRCS        := arch/x86/acpi.c $(HOST_COMMON)
 frame_alloc_SRCS := kernel/frame_alloc.c kernel/memmap.c $(HOST_COMMON)

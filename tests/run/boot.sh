@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Boot tests: each case boots the hypervisor and checks its serial log and
+# its verdict, on every path it lists:
+#   kernel  QEMU -kernel (multiboot1), TCG, -cpu max
+#   bios    GRUB ISO on SeaBIOS (multiboot2)
+#   uefi    GRUB ISO on OVMF (multiboot2)
+#   bochs   GRUB ISO in Bochs (Intel VMX model)
+# Usage: boot.sh [CASE ...]   (default: all cases)
+set -u
+source "$(dirname "$0")/lib.sh"
+
+WORK=$TOP/build/test-boot
+mkdir -p "$WORK"
+HELLO="build/guests/hello.elf name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7"
+ALL_PATHS="kernel bios uefi bochs"
+ISO_PATHS="kernel bios uefi"
+
+# Each case sets: OPTS (hypervisor command line), MODULES (array), WANT
+# (expected verdict), EXPECT/FORBID (fixed strings; {NCPU} is the CPU
+# count of the path), PATHS, and optionally SERIAL=com2, QEMU_MACHINE.
+reset_case() {
+	OPTS="" MODULES=() WANT=pass EXPECT=() FORBID=() PATHS=$ISO_PATHS
+	SERIAL=com1 QEMU_MACHINE="" QEMU_CPU=max
+}
+
+case_boot() {
+	MODULES=("$HELLO" "build/guests/hello.elf name=second vcpus=2 -- x=1")
+	PATHS=$ALL_PATHS
+	EXPECT=("hv 0.1: x86_64 hypervisor" "booted by " "memory map (" "  usable: "
+		"modules: 2"
+		"name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7'"
+		"name=second vcpus=2 -- x=1'"
+		"CPU table: {NCPU} CPUs listed, {NCPU} usable"
+		"(boot CPU)" "IOAPIC id" "paging: direct map"
+		"text RX, rodata R+NX, data RW+NX"
+		"hv: boot complete")
+	FORBID=("ERROR:" "WARNING:" "PANIC")
+}
+
+case_cmdline_unknown() {
+	OPTS="bogus=1 loglevel=banana"
+	EXPECT=("WARNING: cmdline: unknown option 'bogus=1' ignored"
+		"WARNING: cmdline: bad value in 'loglevel=banana' ignored"
+		"hv: boot complete")
+}
+
+case_serial_com2() {
+	OPTS="serial=0x2f8,38400"
+	SERIAL=com2
+	EXPECT=("hv 0.1: x86_64 hypervisor" "command line: '"
+		"serial=0x2f8,38400" "hv: boot complete")
+}
+
+case_no_acpi() {
+	PATHS=kernel
+	QEMU_MACHINE="pc,acpi=off"
+	EXPECT=("WARNING: ACPI: no RSDP" "running on the boot CPU only"
+		"CPU table: 1 CPUs listed, 1 usable" "hv: boot complete")
+}
+
+case_no_long_mode() {
+	PATHS=kernel
+	QEMU_CPU=qemu32
+	WANT=fail
+	EXPECT=("FATAL: this CPU does not support 64-bit long mode")
+}
+
+case_memory() {
+	OPTS="test=memory"
+	EXPECT=("selftest: allocated all" "selftest memory: PASS")
+}
+
+exception_case() {
+	OPTS="test=$1"
+	WANT=fail
+	EXPECT=("PANIC: CPU exception $2" "RIP: 0008:" "RAX: " "R15: " "CR2: "
+		"EFER: " "Stack trace:" "$3" "kmain+" "stopped on an error")
+}
+case_ud()		{ exception_case ud "#UD invalid opcode" "<selftest_ud+"; }
+case_pagefault()	{ exception_case pagefault "#PF page fault" "<selftest_page_fault+"
+			  EXPECT+=("not present, write, supervisor" "CR2: 0000000000001000"); }
+case_write_text()	{ exception_case write-text "#PF page fault" "<selftest_write_text+"
+			  EXPECT+=("protection violation, write"); }
+case_exec_data()	{ exception_case exec-data "#PF page fault" "instruction fetch"; }
+case_stack_overflow()	{ exception_case stack-overflow "#DF double fault" "<selftest_recurse"
+			  EXPECT=("${EXPECT[@]/kmain+/selftest_run+}"); }
+case_panic() {
+	OPTS="test=panic"
+	WANT=fail
+	EXPECT=("PANIC: self-test panic (test=panic)" "RIP: " "RSP: " "CR3: "
+		"Stack trace:" "selftest_run+" "kmain+" "stopped on an error")
+}
+
+CASES="boot cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
+       write_text exec_data stack_overflow panic"
+[ $# -gt 0 ] && CASES="$*"
+
+passed=0 failed=0
+run_one() {	# case path
+	local name=$1 path=$2 log="$WORK/$1.$2.log" ncpu=4 secs=60
+	local serial_args=() expect_saved=("${EXPECT[@]}")
+	rm -f "$log" "$log.emulator"
+	[ "$SERIAL" = com2 ] && serial_args=(-serial null -serial stdio)
+	case $path in
+	kernel)
+		local machine=${QEMU_MACHINE:-q35}
+		QEMU_BASE=("${QEMU_BASE[@]/q35/$machine}")
+		[ "$SERIAL" = com2 ] && QEMU_BASE=("${QEMU_BASE[@]/-serial/}") &&
+			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
+		QEMU_BASE+=("${serial_args[@]}")
+		boot_qemu_kernel "$log" 30 "$QEMU_CPU" 4 "$OPTS" "${MODULES[@]}"
+		;;
+	bios|uefi)
+		[ "$path" = uefi ] && secs=90
+		if [ "$SERIAL" = com2 ]; then
+			QEMU_BASE=("${QEMU_BASE[@]/-serial/}")
+			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
+			QEMU_BASE+=("${serial_args[@]}")
+		fi
+		boot_qemu_iso "$log" $secs max 4 "$WORK/$name.iso" "$path"
+		;;
+	bochs)
+		ncpu=1
+		boot_bochs_iso "$log" 120 1 "$WORK/$name.iso"
+		;;
+	esac
+	local i
+	for i in "${!EXPECT[@]}"; do
+		EXPECT[$i]=${EXPECT[$i]//\{NCPU\}/$ncpu}
+	done
+	local problems
+	problems=$(check_log "$log")
+	local ok=$?
+	EXPECT=("${expect_saved[@]}")
+	if [ "$VERDICT" != "$WANT" ]; then
+		problems="    verdict: $VERDICT (exit $EXIT), expected $WANT
+$problems"
+		ok=1
+	fi
+	if [ $ok -eq 0 ]; then
+		echo "boot: $name [$path]: ok"
+		passed=$((passed + 1))
+	else
+		echo "boot: $name [$path]: FAIL (log: ${log#$TOP/})"
+		printf '%s\n' "$problems"
+		[ -s "$log" ] && tail -15 "$log" | sed 's/^/    | /'
+		[ -s "$log.emulator" ] && sed 's/^/    emulator| /' "$log.emulator"
+		failed=$((failed + 1))
+	fi
+}
+
+QEMU_BASE_SAVED=("${QEMU_BASE[@]}")
+for c in $CASES; do
+	reset_case
+	"case_$c"
+	if [[ " $PATHS " == *" bios "* || " $PATHS " == *" uefi "* ||
+	      " $PATHS " == *" bochs "* ]]; then
+		if ! make_iso "$WORK/$c.iso" "$OPTS" "${MODULES[@]}"; then
+			echo "boot: $c: FAIL (could not make the ISO)"
+			failed=$((failed + 1))
+			continue
+		fi
+	fi
+	for p in $PATHS; do
+		QEMU_BASE=("${QEMU_BASE_SAVED[@]}")
+		run_one "$c" "$p"
+	done
+	rm -f "$WORK/$c.iso"
+done
+echo "boot: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
