@@ -83,7 +83,7 @@ case_write_text()	{ exception_case write-text "#PF page fault" "<selftest_write_
 			  EXPECT+=("protection violation, write"); }
 case_exec_data()	{ exception_case exec-data "#PF page fault" "instruction fetch"; }
 case_stack_overflow()	{ exception_case stack-overflow "#DF double fault" "<selftest_recurse"
-			  EXPECT=("${EXPECT[@]/kmain+/selftest_run+}"); }
+			  EXPECT=("${EXPECT[@]/kmain+/selftest_recurse}"); }
 case_panic() {
 	OPTS="test=panic"
 	WANT=fail
