@@ -84,26 +84,27 @@ $(HV_ISO): $(HV_ELF) $(GUEST_ELFS) tools/mkiso.sh
 
 iso: deps $(HV_ISO)
 
-QEMU       := qemu-system-x86_64
-QEMU_FLAGS := -machine q35 -cpu max -smp 4 -m 512M -nographic -no-reboot \
-	      -device isa-debug-exit,iobase=0xf4,iosize=0x04
+QEMU_COMMON := -machine q35 -smp 4 -m 512M -nographic -no-reboot \
+	       -device isa-debug-exit,iobase=0xf4,iosize=0x04
+QEMU_FLAGS  := $(QEMU_COMMON) -cpu max
+OVMF_CODE  := /usr/share/OVMF/OVMF_CODE_4M.fd
 
 run: deps $(HV_ISO)
 	@echo "== booting build/hv.iso in QEMU (TCG, -smp 4); Ctrl-A X quits =="
-	-timeout 300 $(QEMU) $(QEMU_FLAGS) -cdrom $(HV_ISO)
-	@echo "== QEMU stopped =="
+	@tools/run-qemu.sh 300 $(QEMU_FLAGS) -cdrom $(HV_ISO)
 
 run-uefi: deps $(HV_ISO)
-	-timeout 300 $(QEMU) $(QEMU_FLAGS) \
-		-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+	@tools/run-qemu.sh 300 $(QEMU_FLAGS) \
+		-drive if=pflash,format=raw,readonly=on,file=$(OVMF_CODE) \
 		-cdrom $(HV_ISO)
 
+# Needs /dev/kvm and nested virtualization on the host (docs/booting.md).
 run-kvm: deps $(HV_ISO)
-	-timeout 300 $(QEMU) -enable-kvm $(filter-out -cpu max,$(QEMU_FLAGS)) \
-		-cpu host,+vmx -cdrom $(HV_ISO)
+	@tools/run-qemu.sh 300 -enable-kvm $(QEMU_COMMON) -cpu host \
+		-cdrom $(HV_ISO)
 
 run-bochs: deps $(HV_ISO)
-	-tests/run/bochs.sh $(HV_ISO) 300
+	@tests/run/bochs-run.sh $(HV_ISO)
 
 test: deps
 	@$(MAKE) --no-print-directory all

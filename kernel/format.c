@@ -42,7 +42,8 @@ static void emit_str(struct out *o, const char *s, const struct spec *sp)
 
 	if (!s)
 		s = "(null)";
-	while (s[len] && (sp->precision < 0 || len < sp->precision))
+	/* Precision first: the bytes past it need not exist. */
+	while ((sp->precision < 0 || len < sp->precision) && s[len])
 		len++;
 	if (!sp->left)
 		pad(o, ' ', sp->width - len);
@@ -94,6 +95,19 @@ static void emit_num(struct out *o, uint64_t v, bool negative, unsigned base,
 		put(o, tmp[--n]);
 	if (sp->left)
 		pad(o, ' ', sp->width - body);
+}
+
+/* '#' makes an octal number start with 0: add one unless the digits (or
+ * the zeros the precision asks for) already do. */
+static const char *octal_prefix(uint64_t v, const struct spec *sp)
+{
+	int digits = 0;
+
+	if (!sp->alt || (v == 0 && sp->precision != 0))
+		return NULL;
+	for (; v; v >>= 3)
+		digits++;
+	return sp->precision > digits ? NULL : "0";
 }
 
 enum length { LEN_INT, LEN_CHAR, LEN_SHORT, LEN_LONG, LEN_LLONG, LEN_SIZE };
@@ -193,6 +207,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		}
 		f = parse_spec(f + 1, &sp, &ap);
 		f = parse_length(f, &len);
+		/* '+' and ' ' are for signed conversions: no sign on %u. */
+		if (*f == 'u' || *f == 'x' || *f == 'X' || *f == 'o')
+			sp.plus = sp.space = false;
 		switch (*f) {
 		case 'd':
 		case 'i': {
@@ -213,10 +230,12 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 			emit_num(&o, v, false, 16, *f == 'X', pre, &sp);
 			break;
 		}
-		case 'o':
-			emit_num(&o, unsigned_arg(len, &ap), false, 8, false,
-				 NULL, &sp);
+		case 'o': {
+			uint64_t v = unsigned_arg(len, &ap);
+			emit_num(&o, v, false, 8, false, octal_prefix(v, &sp),
+				 &sp);
 			break;
+		}
 		case 'p':
 			sp.alt = false;
 			emit_num(&o, (uintptr_t)va_arg(ap, void *), false, 16,

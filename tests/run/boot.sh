@@ -52,14 +52,14 @@ case_serial_com2() {
 }
 
 case_no_acpi() {
-	PATHS=kernel
+	PATHS="kernel bios"	# OVMF does not start without ACPI
 	QEMU_MACHINE="pc,acpi=off"
 	EXPECT=("WARNING: ACPI: no RSDP" "running on the boot CPU only"
 		"CPU table: 1 CPUs listed, 1 usable" "hv: boot complete")
 }
 
 case_no_long_mode() {
-	PATHS=kernel
+	PATHS="kernel bios"	# OVMF itself needs a 64-bit CPU
 	QEMU_CPU=qemu32
 	WANT=fail
 	EXPECT=("FATAL: this CPU does not support 64-bit long mode")
@@ -101,10 +101,9 @@ run_one() {	# case path
 	local serial_args=() expect_saved=("${EXPECT[@]}")
 	rm -f "$log" "$log.emulator"
 	[ "$SERIAL" = com2 ] && serial_args=(-serial null -serial stdio)
+	[ -n "$QEMU_MACHINE" ] && QEMU_BASE=("${QEMU_BASE[@]/q35/$QEMU_MACHINE}")
 	case $path in
 	kernel)
-		local machine=${QEMU_MACHINE:-q35}
-		QEMU_BASE=("${QEMU_BASE[@]/q35/$machine}")
 		[ "$SERIAL" = com2 ] && QEMU_BASE=("${QEMU_BASE[@]/-serial/}") &&
 			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
 		QEMU_BASE+=("${serial_args[@]}")
@@ -117,7 +116,7 @@ run_one() {	# case path
 			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
 			QEMU_BASE+=("${serial_args[@]}")
 		fi
-		boot_qemu_iso "$log" $secs max 4 "$WORK/$name.iso" "$path"
+		boot_qemu_iso "$log" $secs "$QEMU_CPU" 4 "$WORK/$name.iso" "$path"
 		;;
 	bochs)
 		ncpu=1

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make test: every suite, then one summary line over all of them.
+# Each suite prints its own "SUITE: N passed, N failed" line last.
+set -u
+cd "$(dirname "$0")/../.."
+total_passed=0 total_failed=0
+run_suite() {	# name command...
+	local name=$1 out
+	shift
+	echo "== $name =="
+	out=$("$@" 2>&1 | tee /dev/stderr | tail -1)
+	local p f
+	p=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
+	f=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
+	if [ -z "$p" ]; then
+		echo "$name: no summary line: counted as one failure"
+		p=0 f=1
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+}
+
+run_suite host tests/run/host.sh build/host/test_*
+run_suite boot tests/run/boot.sh
+echo
+echo "total: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
