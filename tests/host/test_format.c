@@ -354,6 +354,7 @@ static void test_pointer(void **state)
 	void *p = (void *)(uintptr_t)0xffff800000123abcull;
 	const char *hash_p = "%#p";	/* non-literal: the compiler objects */
 	char want[64];
+	int on_stack;
 
 	(void)state;
 	expect("0x0", "%p", NULL);
@@ -369,8 +370,8 @@ static void test_pointer(void **state)
 	/* For non-NULL, the same as the C library. */
 	snprintf(want, sizeof(want), "[%20p|%-20p]", p, p);
 	expect(want, "[%20p|%-20p]", p, p);
-	snprintf(want, sizeof(want), "%p", (void *)&want);
-	expect(want, "%p", (void *)&want);
+	snprintf(want, sizeof(want), "%p", (void *)&on_stack);
+	expect(want, "%p", (void *)&on_stack);
 }
 
 /* NULL for %s prints "(null)", cut by the precision like any string. */
