@@ -20,6 +20,7 @@
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
+#include "smp/percpu.h"
 
 #define HV_VERSION "0.1"
 #define HV_BANNER "hv " HV_VERSION ": x86_64 hypervisor"
@@ -85,6 +86,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	unsigned acpi_range_count;
 	int rc;
 
+	percpu_install(&bsp_percpu);
+	bsp_percpu.tables = &bsp_tables;
 	cpu_tables_load(&bsp_tables);
 	idt_init();
 	idt_load();
