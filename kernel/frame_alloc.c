@@ -144,7 +144,8 @@ bool frame_alloc_init(struct frame_allocator *fa,
 
 	for (unsigned i = 0; i < map_count; i++)
 		if (map[i].type == MEM_USABLE)
-			mark_range(fa, MAX(map[i].base, LOW_MEMORY_END),
+			mark_range(fa, ALIGN_UP(MAX(map[i].base,
+						    LOW_MEMORY_END), FRAME_SIZE),
 				   map[i].end, true);
 	for (unsigned i = 0; i < reserved_count; i++)
 		mark_range(fa, ALIGN_DOWN(reserved[i].base, FRAME_SIZE),
@@ -204,8 +205,10 @@ uint64_t frame_alloc_contig(struct frame_allocator *fa, uint64_t count,
 			fa->free_frames -= count;
 			return index_to_phys(fa, start);
 		}
-		/* Skip past the used frame: no start before it can work. */
-		start = ALIGN_DOWN(start + i, align);
+		/* Skip past the used frame: no start before it can work.
+		 * Aligned in frame numbers, as above, not bitmap indices. */
+		start = ALIGN_DOWN(fa->base_pfn + start + i, align) -
+			fa->base_pfn;
 	}
 	return FRAME_NONE;
 }
