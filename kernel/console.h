@@ -12,6 +12,8 @@ bool console_init(uint16_t port, uint32_t baud, int loglevel);
  * and the log lock ignored if its holder will never come back. */
 void console_emergency(void);
 void console_drain(void);
+/* Straight to the UART: no formatting, no lock, no log. */
+void console_raw_write(const char *s);
 uint16_t console_port(void);
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include <stdint.h>
 #include "arch/x86/acpi_boot.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/platform.h"
@@ -20,7 +22,12 @@
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
+#include "kernel/string.h"
 #include "smp/percpu.h"
+#include "smp/selftest.h"
+#include "smp/smp.h"
+#include "smp/tlb.h"
+#include "virt/virt.h"
 
 #define HV_VERSION "0.1"
 #define HV_BANNER "hv " HV_VERSION ": x86_64 hypervisor"
@@ -86,9 +93,10 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	unsigned acpi_range_count;
 	int rc;
 
-	percpu_install(&bsp_percpu);
-	bsp_percpu.tables = &bsp_tables;
+	/* Tables first: loading the GS selector resets the GS base. */
 	cpu_tables_load(&bsp_tables);
+	bsp_percpu.tables = &bsp_tables;
+	percpu_install(&bsp_percpu);
 	idt_init();
 	idt_load();
 	/* First line in the log: runners cut firmware and loader text here. */
@@ -122,6 +130,28 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	mm_init(&boot_info, acpi_ranges, acpi_range_count);
 	paging_init();
 
+	tsc_calibrate();
+	apic_init_boot(acpi->lapic_addr);
+	apic_init_this_cpu();
+	bsp_percpu.apic_id = apic_id();
+	apic_timer_calibrate();
+	smp_call_init();
+	smp_kick_init();
+	virt_init();
+	virt_enable_this_cpu();
+	irq_enable();
+	printk_enable_cpu_prefix();
+	smp_boot_cpus(acpi, &boot_info);
+
+	if (opts.bench[0]) {
+		if (!strcmp(opts.bench, "ipi")) {
+			smp_bench_ipi();
+		} else {
+			pr_err("bench: unknown benchmark '%s' (known: ipi)\n",
+			       opts.bench);
+			machine_exit(false);
+		}
+	}
 	if (opts.test[0]) {
 		bool ok = selftest_run(opts.test);
 

@@ -8,6 +8,7 @@
 #include "kernel/printk.h"
 #include "kernel/console.h"
 #include "drivers/serial/uart16550.h"
+#include "smp/percpu.h"
 #include "smp/spinlock.h"
 
 #define LOG_RING_SIZE (64 * 1024)
@@ -23,7 +24,13 @@ static struct {
 	uint16_t port;
 	int loglevel;
 	bool at_line_start;
+	bool cpu_prefix;
 } con = { .loglevel = LOG_INFO, .at_line_start = true };
+
+void printk_enable_cpu_prefix(void)
+{
+	con.cpu_prefix = true;
+}
 
 static const char *level_prefix(int level)
 {
@@ -47,6 +54,14 @@ static void console_write(int level, const char *s)
 		return;
 	for (; *s; s++) {
 		if (con.at_line_start) {
+			if (con.cpu_prefix) {
+				char tag[12];
+
+				snprintf(tag, sizeof(tag), "[cpu%u] ",
+					 this_cpu_id());
+				for (const char *p = tag; *p; p++)
+					console_put(*p);
+			}
 			for (const char *p = level_prefix(level); *p; p++)
 				console_put(*p);
 			con.at_line_start = false;
@@ -165,4 +180,12 @@ void console_drain(void)
 uint16_t console_port(void)
 {
 	return con.port;
+}
+
+void console_raw_write(const char *s)
+{
+	uint16_t port = con.ready ? con.port : UART_DEFAULT_PORT;
+
+	while (*s)
+		uart_putc(port, *s++);
 }

@@ -26,6 +26,9 @@ enum log_level {
 void printk(int level, const char *fmt, ...) __printf(2, 3);
 void vprintk(int level, const char *fmt, va_list ap);
 
+/* From the first AP on, every line starts with "[cpuN] ". */
+void printk_enable_cpu_prefix(void);
+
 #define pr_emerg(...) printk(LOG_EMERG, __VA_ARGS__)
 #define pr_err(...)   printk(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...)  printk(LOG_WARN, __VA_ARGS__)
@@ -33,8 +36,8 @@ void vprintk(int level, const char *fmt, va_list ap);
 #define pr_debug(...) printk(LOG_DEBUG, __VA_ARGS__)
 
 /* Formatter (kernel/format.c): C99 subset used by the kernel.
- * Supports %d %i %u %x %X %o %c %s %p %% with flags '-', '0', width,
- * precision for %s, and length modifiers hh h l ll z t. */
+ * Supports %d %i %u %x %X %o %c %s %p %% with flags '-' '0' '+' ' ' '#',
+ * width and precision (also '*'), and length modifiers hh h l ll z t j. */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 

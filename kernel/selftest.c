@@ -11,6 +11,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "smp/selftest.h"
 
 /* noinline keeps these frames in the stack trace the runner looks for. */
 static __attribute__((noinline)) void selftest_ud(void)
@@ -123,9 +124,11 @@ bool selftest_run(const char *name)
 		selftest_panic();
 	else if (!strcmp(name, "memory"))
 		return selftest_memory();
+	else if (!strcmp(name, "ipi"))
+		return smp_selftest();
 	else
 		pr_err("selftest: unknown test '%s' (known: ud pagefault "
-		       "write-text exec-data stack-overflow panic memory)\n",
+		       "write-text exec-data stack-overflow panic memory ipi)\n",
 		       name);
 	return false;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "smp/kick.h"
 
 #define MAX_CPUS 256
 
@@ -23,10 +24,20 @@ struct percpu {
 	struct cpu_tables *tables;	/* GDT, TSS, IST stacks */
 	uint64_t stack_top;
 
-	/* Cross-CPU requests (smp/tlb.c) and IPI bookkeeping. */
-	uint64_t requests;		/* REQ_* bits, set remotely, atomics */
-	uint64_t kick_seq_seen;		/* last kick acknowledged */
+	/* Cross-CPU requests and their acknowledgement (smp/tlb.c). */
+	struct kick_target kick;
 	uint64_t ipis_received;
+	uint64_t tlb_flushes;		/* CPU_REQ_TLB_FLUSH handled */
+
+	/* Work for this CPU's idle loop (smp/boot.c: smp_run_on). */
+	void (*work_fn)(void *arg);
+	void *work_arg;
+	uint64_t work_done;		/* completed work items */
+
+	/* Call-function slot (smp/call.c). */
+	void (*call_fn)(void *arg);
+	void *call_arg;
+	uint32_t call_pending;
 
 	/* Virtualization (arch/x86/vmx or svm). */
 	bool virt_on;

@@ -5,6 +5,8 @@
  * unmapped so a stack overflow faults (and #DF runs on its IST stack).
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "smp/spinlock.h"
 #include "kernel/compiler.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
@@ -12,6 +14,8 @@
 
 #define PTE_P	(1ull << 0)
 #define PTE_W	(1ull << 1)
+#define PTE_PWT	(1ull << 3)
+#define PTE_PCD	(1ull << 4)
 #define PTE_PS	(1ull << 7)
 #define PTE_G	(1ull << 8)
 #define PTE_NX	(1ull << 63)
@@ -20,6 +24,10 @@
 extern char _text_start[], _text_end[], _rodata_start[], _rodata_end[];
 extern char _data_start[], _bss_end[], boot_stack_guard[];
 
+uint64_t kernel_pml4_pa;
+static struct spinlock map_lock = SPINLOCK_INIT("kernel map");
+static uint64_t mmio_next = MMIO_AREA_BASE;
+static uint64_t stack_next = STACK_AREA_BASE;
 static uint64_t nx_bit;		/* PTE_NX if the CPU has NX, else 0 */
 static uint64_t global_bit;	/* PTE_G if the CPU has PGE, else 0 */
 
@@ -102,6 +110,7 @@ void paging_init(void)
 
 	if (nx_bit)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	kernel_pml4_pa = pml4_pa;
 	write_cr3(pml4_pa);
 	if (global_bit)
 		write_cr4(read_cr4() | CR4_PGE);
@@ -109,4 +118,47 @@ void paging_init(void)
 		"data RW%s, stack guard page unmapped\n",
 		(unsigned long)pml4_pa, nx_bit ? "+NX" : "",
 		nx_bit ? "+NX" : "");
+}
+
+void paging_map_4k(uint64_t *pml4, uint64_t va, uint64_t pa, uint64_t flags)
+{
+	map_page(pml4, va, pa, 1, flags);
+}
+
+/* New kernel mappings only ever fill empty slots of tables that every
+ * CPU shares (PML4 entries are created here on the boot CPU before the
+ * others start), so no other CPU can hold a stale translation for them:
+ * no TLB shootdown is needed. */
+void *paging_map_mmio(uint64_t pa, uint64_t size)
+{
+	uint64_t offset = pa & (PAGE_SIZE - 1), va;
+	uint64_t pages = ALIGN_UP(size + offset, PAGE_SIZE) / PAGE_SIZE;
+	bool irq_was_on = spin_lock_irqsave(&map_lock);
+
+	va = mmio_next;
+	mmio_next += (pages + 1) * PAGE_SIZE;	/* and a hole after it */
+	for (uint64_t i = 0; i < pages; i++)
+		map_page(phys_to_virt(kernel_pml4_pa), va + i * PAGE_SIZE,
+			 pa - offset + i * PAGE_SIZE, 1,
+			 PTE_P | PTE_W | PTE_PCD | PTE_PWT | nx_bit);
+	spin_unlock_irqrestore(&map_lock, irq_was_on);
+	return (void *)(va + offset);
+}
+
+uint64_t paging_alloc_stack(unsigned pages)
+{
+	bool irq_was_on = spin_lock_irqsave(&map_lock);
+	uint64_t base = stack_next + PAGE_SIZE;	/* guard page below */
+
+	stack_next += (pages + 1) * PAGE_SIZE;
+	for (unsigned i = 0; i < pages; i++) {
+		uint64_t pa = alloc_frame();
+
+		if (pa == FRAME_NONE)
+			panic("out of memory for a stack");
+		map_page(phys_to_virt(kernel_pml4_pa), base + i * PAGE_SIZE, pa,
+			 1, PTE_P | PTE_W | nx_bit | global_bit);
+	}
+	spin_unlock_irqrestore(&map_lock, irq_was_on);
+	return base + pages * PAGE_SIZE;
 }

@@ -21,6 +21,12 @@ void machine_exit(bool success)
 	irq_disable();
 	printk(LOG_EMERG, "hv: %s; system halted\n",
 	       success ? "finished" : "stopped on an error");
+	machine_stop(success);
+}
+
+void machine_stop(bool success)
+{
+	irq_disable();
 	console_drain();
 	if (exit_mode == EXIT_AUTO) {
 		outb(QEMU_DEBUG_EXIT_PORT, success ? QEMU_EXIT_PASS_VALUE

@@ -22,4 +22,7 @@ void machine_set_exit_mode(enum exit_mode mode);
  */
 __noreturn void machine_exit(bool success);
 
+/* The same without printing: for a fault inside the reporting path. */
+__noreturn void machine_stop(bool success);
+
 #endif

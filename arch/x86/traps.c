@@ -3,6 +3,7 @@
  * with every register, the control registers and a stack trace, and the
  * machine stops. Vectors 32-255 go to registered handlers.
  */
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/platform.h"
@@ -45,10 +46,9 @@ static __noreturn void report_exception(struct trap_frame *f)
 	/* A fault while reporting a fault: say so and stop at once, the
 	 * state is beyond describing. */
 	if (__atomic_fetch_add(&exceptions_in_progress, 1, __ATOMIC_SEQ_CST)) {
-		console_emergency();
-		pr_emerg("PANIC: nested exception vector %lu at %016lx while "
-			 "reporting an exception\n", f->vector, f->rip);
-		machine_exit(false);
+		console_raw_write("\r\nPANIC: exception while reporting an "
+				  "exception; stopped\r\n");
+		machine_stop(false);
 	}
 	console_emergency();
 	pr_emerg("\nPANIC: CPU exception %s (vector %lu), error code 0x%lx\n",
@@ -66,10 +66,15 @@ void trap_dispatch(struct trap_frame *frame)
 
 	if (frame->vector < 32)
 		report_exception(frame);
+	if (frame->vector == VECTOR_SPURIOUS)
+		return;		/* no EOI for a spurious interrupt */
 	handler = idt_get_handler((uint8_t)frame->vector);
 	if (handler)
 		handler(frame);
 	else
 		pr_warn("interrupt vector %lu with no handler ignored\n",
 			frame->vector);
+	/* The 8259s are masked; their spurious IRQ 7/15 needs no EOI. */
+	if (frame->vector >= VECTOR_PIC_BASE + 16)
+		apic_eoi();
 }

@@ -20,7 +20,7 @@ ISO_PATHS="kernel bios uefi"
 # count of the path), PATHS, and optionally SERIAL=com2, QEMU_MACHINE.
 reset_case() {
 	OPTS="" MODULES=() WANT=pass EXPECT=() FORBID=() PATHS=$ISO_PATHS
-	SERIAL=com1 QEMU_MACHINE="" QEMU_CPU=max
+	SERIAL=com1 QEMU_MACHINE="" QEMU_CPU=max QEMU_SMP=4 BOCHS_CPUS=2
 }
 
 case_boot() {
@@ -32,6 +32,7 @@ case_boot() {
 		"name=second vcpus=2 -- x=1'"
 		"CPU table: {NCPU} CPUs listed, {NCPU} usable"
 		"(boot CPU)" "IOAPIC id" "paging: direct map"
+		"smp: {NCPU} of {NCPU} CPUs online"
 		"text RX, rodata R+NX, data RW+NX"
 		"hv: boot complete")
 	FORBID=("ERROR:" "WARNING:" "PANIC")
@@ -65,6 +66,30 @@ case_no_long_mode() {
 	EXPECT=("FATAL: this CPU does not support 64-bit long mode")
 }
 
+smp_case() {	# CPUs paths
+	OPTS="test=ipi"
+	QEMU_SMP=$1 BOCHS_CPUS=$1 PATHS=$2
+	EXPECT=("CPU table: {NCPU} CPUs listed" "smp: {NCPU} of {NCPU} CPUs online"
+		"selftest ipi: PASS")
+	FORBID=("ERROR:" "did not answer")
+	if [ "$1" -gt 1 ]; then
+		EXPECT+=("smp test: cpu$(($1 - 1)) pinged the other $(($1 - 1)) CPUs"
+			 "smp test: pings: {NCPU} CPUs" "call function on all {NCPU} CPUs"
+			 "TLB flush request to all {NCPU} CPUs")
+	fi
+}
+case_smp1()	{ smp_case 1 kernel; }
+case_smp2()	{ smp_case 2 "kernel bochs"; }
+case_smp4()	{ smp_case 4 "kernel bios uefi"; }
+case_smp8()	{ smp_case 8 kernel; }
+
+case_bench_ipi() {
+	OPTS="bench=ipi"
+	PATHS=kernel
+	EXPECT=("bench ipi: round trip cpu0 -> cpu1 -> ack:"
+		"bench ipi: kick-and-wait of 3 other CPUs:" "hv: boot complete")
+}
+
 case_memory() {
 	OPTS="test=memory"
 	EXPECT=("selftest: allocated all" "selftest memory: PASS")
@@ -91,13 +116,14 @@ case_panic() {
 		"Stack trace:" "selftest_run+" "kmain+" "stopped on an error")
 }
 
-CASES="boot cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
+CASES="boot smp1 smp2 smp4 smp8 bench_ipi cmdline_unknown serial_com2 no_acpi
+       no_long_mode memory ud pagefault
        write_text exec_data stack_overflow panic"
 [ $# -gt 0 ] && CASES="$*"
 
 passed=0 failed=0
 run_one() {	# case path
-	local name=$1 path=$2 log="$WORK/$1.$2.log" ncpu=4 secs=60
+	local name=$1 path=$2 log="$WORK/$1.$2.log" ncpu=$QEMU_SMP secs=60
 	local serial_args=() expect_saved=("${EXPECT[@]}")
 	rm -f "$log" "$log.emulator"
 	[ "$SERIAL" = com2 ] && serial_args=(-serial null -serial stdio)
@@ -107,7 +133,7 @@ run_one() {	# case path
 		[ "$SERIAL" = com2 ] && QEMU_BASE=("${QEMU_BASE[@]/-serial/}") &&
 			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
 		QEMU_BASE+=("${serial_args[@]}")
-		boot_qemu_kernel "$log" 30 "$QEMU_CPU" 4 "$OPTS" "${MODULES[@]}"
+		boot_qemu_kernel "$log" 60 "$QEMU_CPU" "$QEMU_SMP" "$OPTS" "${MODULES[@]}"
 		;;
 	bios|uefi)
 		[ "$path" = uefi ] && secs=90
@@ -116,11 +142,11 @@ run_one() {	# case path
 			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
 			QEMU_BASE+=("${serial_args[@]}")
 		fi
-		boot_qemu_iso "$log" $secs "$QEMU_CPU" 4 "$WORK/$name.iso" "$path"
+		boot_qemu_iso "$log" $secs "$QEMU_CPU" "$QEMU_SMP" "$WORK/$name.iso" "$path"
 		;;
 	bochs)
-		ncpu=1
-		boot_bochs_iso "$log" 120 1 "$WORK/$name.iso"
+		ncpu=$BOCHS_CPUS
+		boot_bochs_iso "$log" 180 "$BOCHS_CPUS" "$WORK/$name.iso"
 		;;
 	esac
 	local i
