@@ -9,7 +9,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		-fno-omit-frame-pointer -DHOST_TEST
 HOST_LDLIBS  := -lcmocka -lpthread
 
-HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline
+HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -18,8 +18,17 @@ memmap_SRCS      := kernel/memmap.c $(HOST_COMMON)
 acpi_SRCS        := arch/x86/acpi.c $(HOST_COMMON)
 frame_alloc_SRCS := kernel/frame_alloc.c kernel/memmap.c $(HOST_COMMON)
 cmdline_SRCS     := kernel/cmdline.c $(HOST_COMMON)
+cpu_list_SRCS    := smp/cpu_list.c $(HOST_COMMON)
 
-HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%)
+# Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
+# mix in one binary).
+HOST_TSAN_TESTS := kick
+HOST_TSAN_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
+		    -fsanitize=thread -fno-omit-frame-pointer -DHOST_TEST
+kick_SRCS        :=
+
+HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%) \
+	     $(HOST_TSAN_TESTS:%=$(HOST_BUILD)/tsan/test_%)
 
 # The kernel's formatter is built under other names so the test can compare
 # it with the C library's.
@@ -29,6 +38,10 @@ $(HOST_BUILD)/format_renamed.o: kernel/format.c kernel/printk.h
 		-Dsnprintf=kfmt_snprintf -c $< -o $@
 
 .SECONDEXPANSION:
+$(HOST_BUILD)/tsan/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard smp/*.h kernel/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_TSAN_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
+
 $(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
