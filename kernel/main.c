@@ -86,9 +86,11 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	unsigned acpi_range_count;
 	int rc;
 
-	percpu_install(&bsp_percpu);
 	bsp_percpu.tables = &bsp_tables;
 	cpu_tables_load(&bsp_tables);
+	/* After the segment reloads: loading %gs zeroes the GS base. */
+	percpu_install(&bsp_percpu);
+	bsp_percpu.apic_id = boot_cpu_apic_id();
 	idt_init();
 	idt_load();
 	/* First line in the log: runners cut firmware and loader text here. */
