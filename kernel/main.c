@@ -5,7 +5,9 @@
  *  3. the console, which replays what was logged before it existed;
  *  4. ACPI (under the boot page tables, which map 0-4 GiB) and the frame
  *     allocator, which keeps out of everything found so far;
- *  5. the final page tables, the heap, then the work.
+ *  5. the final page tables, the heap;
+ *  6. hardware virtualization (VMX or SVM) on, or a clean stop saying why;
+ *  7. the work.
  */
 #include <stdint.h>
 #include "arch/x86/acpi_boot.h"
@@ -21,6 +23,7 @@
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "smp/percpu.h"
+#include "virt/virt.h"
 
 #define HV_VERSION "0.1"
 #define HV_BANNER "hv " HV_VERSION ": x86_64 hypervisor"
@@ -123,6 +126,12 @@ void kmain(uint32_t magic, uint32_t info_phys)
 					     ARRAY_SIZE(acpi_ranges));
 	mm_init(&boot_info, acpi_ranges, acpi_range_count);
 	paging_init();
+	/* Stops the machine with the reason if it cannot virtualize. */
+	virt_init();
+	if (!virt_enable_this_cpu()) {
+		pr_err("hv: the boot CPU cannot run guests; stopping\n");
+		machine_exit(false);
+	}
 
 	if (opts.test[0]) {
 		bool ok = selftest_run(opts.test);
