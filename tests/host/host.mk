@@ -9,7 +9,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		-fno-omit-frame-pointer -DHOST_TEST
 HOST_LDLIBS  := -lcmocka -lpthread
 
-HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline
+HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline vmx_caps svm_caps
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -18,6 +18,8 @@ memmap_SRCS      := kernel/memmap.c $(HOST_COMMON)
 acpi_SRCS        := arch/x86/acpi.c $(HOST_COMMON)
 frame_alloc_SRCS := kernel/frame_alloc.c kernel/memmap.c $(HOST_COMMON)
 cmdline_SRCS     := kernel/cmdline.c $(HOST_COMMON)
+vmx_caps_SRCS    := arch/x86/vmx/vmx_caps.c $(HOST_COMMON)
+svm_caps_SRCS    := arch/x86/svm/svm_caps.c $(HOST_COMMON)
 
 HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%)
 
@@ -29,7 +31,7 @@ $(HOST_BUILD)/format_renamed.o: kernel/format.c kernel/printk.h
 		-Dsnprintf=kfmt_snprintf -c $< -o $@
 
 .SECONDEXPANSION:
-$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h tests/host/*.h)
+$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h arch/x86/*/*.h virt/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
 

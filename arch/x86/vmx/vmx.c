@@ -95,9 +95,12 @@ static void vmx_print_features(void)
 
 	vmx_caps_format(&vmx_caps, line, sizeof(line));
 	pr_info("virt: %s: %s\n", vmx_ops.name, line);
+	/* Raw values (ctls as may-be-one:must-be-one), for bug reports and
+	 * the host tests' CPU tables. */
 	pr_debug("virt: IA32_VMX_BASIC 0x%lx, ctls pin %08x:%08x "
 		 "proc %08x:%08x proc2 %08x:%08x exit %08x:%08x "
-		 "entry %08x:%08x, EPT_VPID_CAP 0x%lx, MISC 0x%lx\n",
+		 "entry %08x:%08x, EPT_VPID_CAP 0x%lx, MISC 0x%lx, "
+		 "CR0 fixed 0x%lx/0x%lx, CR4 fixed 0x%lx/0x%lx\n",
 		 (unsigned long)rdmsr(MSR_IA32_VMX_BASIC),
 		 vmx_caps.pin.may_be_one, vmx_caps.pin.must_be_one,
 		 vmx_caps.proc.may_be_one, vmx_caps.proc.must_be_one,
@@ -105,7 +108,11 @@ static void vmx_print_features(void)
 		 vmx_caps.exit.may_be_one, vmx_caps.exit.must_be_one,
 		 vmx_caps.entry.may_be_one, vmx_caps.entry.must_be_one,
 		 (unsigned long)vmx_caps.ept_vpid_cap,
-		 (unsigned long)vmx_caps.misc);
+		 (unsigned long)vmx_caps.misc,
+		 (unsigned long)vmx_caps.cr0_fixed0,
+		 (unsigned long)vmx_caps.cr0_fixed1,
+		 (unsigned long)vmx_caps.cr4_fixed0,
+		 (unsigned long)vmx_caps.cr4_fixed1);
 }
 
 /* Lock IA32_FEATURE_CONTROL with VMX on if the firmware left it open.
