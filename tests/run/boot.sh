@@ -135,27 +135,35 @@ CASES="boot no_virt no_npt virt_toggle cmdline_unknown serial_com2
 [ $# -gt 0 ] && CASES="$*"
 
 passed=0 failed=0
+
+# COM2 cases: COM1 to null and COM2 to stdio, in place of QEMU_BASE's
+# "-serial stdio". Dropping the pair, not blanking it: an empty argument
+# is taken by QEMU as a disk image ("drive ... index=0 exists").
+use_com2() {
+	local args=() i
+	for ((i = 0; i < ${#QEMU_BASE[@]}; i++)); do
+		if [ "${QEMU_BASE[$i]}" = -serial ]; then
+			i=$((i + 1))
+			continue
+		fi
+		args+=("${QEMU_BASE[$i]}")
+	done
+	QEMU_BASE=("${args[@]}" -serial null -serial stdio)
+}
+
 run_one() {	# case path
 	local name=$1 path=$2 log="$WORK/$1.$2.log" ncpu=4 secs=60
 	local virt="AMD SVM" features=$TCG_MAX_SVM_FEATURES
-	local serial_args=() expect_saved=("${EXPECT[@]}")
+	local expect_saved=("${EXPECT[@]}")
 	rm -f "$log" "$log.emulator"
-	[ "$SERIAL" = com2 ] && serial_args=(-serial null -serial stdio)
+	[ "$SERIAL" = com2 ] && use_com2
 	[ -n "$QEMU_MACHINE" ] && QEMU_BASE=("${QEMU_BASE[@]/q35/$QEMU_MACHINE}")
 	case $path in
 	kernel)
-		[ "$SERIAL" = com2 ] && QEMU_BASE=("${QEMU_BASE[@]/-serial/}") &&
-			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
-		QEMU_BASE+=("${serial_args[@]}")
 		boot_qemu_kernel "$log" 30 "$QEMU_CPU" 4 "$OPTS" "${MODULES[@]}"
 		;;
 	bios|uefi)
 		[ "$path" = uefi ] && secs=90
-		if [ "$SERIAL" = com2 ]; then
-			QEMU_BASE=("${QEMU_BASE[@]/-serial/}")
-			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
-			QEMU_BASE+=("${serial_args[@]}")
-		fi
 		boot_qemu_iso "$log" $secs "$QEMU_CPU" 4 "$WORK/$name.iso" "$path"
 		;;
 	bochs)
