@@ -5,7 +5,9 @@
  *  3. the console, which replays what was logged before it existed;
  *  4. ACPI (under the boot page tables, which map 0-4 GiB) and the frame
  *     allocator, which keeps out of everything found so far;
- *  5. the final page tables, the heap, then the work.
+ *  5. the final page tables, the heap;
+ *  6. hardware virtualization (VMX or SVM) on, or a clean stop saying why;
+ *  7. the work.
  */
 #include <stdint.h>
 #include "arch/x86/acpi_boot.h"
@@ -97,6 +99,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	cpu_tables_load(&bsp_tables);
 	bsp_percpu.tables = &bsp_tables;
 	percpu_install(&bsp_percpu);
+	bsp_percpu.apic_id = boot_cpu_apic_id();
 	idt_init();
 	idt_load();
 	/* First line in the log: runners cut firmware and loader text here. */
@@ -129,6 +132,12 @@ void kmain(uint32_t magic, uint32_t info_phys)
 					     ARRAY_SIZE(acpi_ranges));
 	mm_init(&boot_info, acpi_ranges, acpi_range_count);
 	paging_init();
+	/* Stops the machine with the reason if it cannot virtualize. */
+	virt_init();
+	if (!virt_enable_this_cpu()) {
+		pr_err("hv: the boot CPU cannot run guests; stopping\n");
+		machine_exit(false);
+	}
 
 	tsc_calibrate();
 	apic_init_boot(acpi->lapic_addr);
@@ -137,8 +146,6 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	apic_timer_calibrate();
 	smp_call_init();
 	smp_kick_init();
-	virt_init();
-	virt_enable_this_cpu();
 	irq_enable();
 	printk_enable_cpu_prefix();
 	smp_boot_cpus(acpi, &boot_info);

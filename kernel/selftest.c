@@ -12,6 +12,8 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "smp/selftest.h"
+#include "smp/percpu.h"
+#include "virt/virt.h"
 
 /* noinline keeps these frames in the stack trace the runner looks for. */
 static __attribute__((noinline)) void selftest_ud(void)
@@ -107,6 +109,32 @@ static bool selftest_memory(void)
 	return ok;
 }
 
+/*
+ * Virtualization off and on again on this CPU, a few times. VMXON inside
+ * VMX operation fails and clearing CR4.VMXE there faults, so a clean second
+ * round proves disable_cpu really left VMX; no frame may leak either.
+ */
+static bool selftest_virt_toggle(void)
+{
+	struct percpu *cpu = this_cpu();
+	uint64_t free_before = mm_free_frames();
+	bool ok = cpu->virt_on;
+
+	for (unsigned round = 0; round < 3 && ok; round++) {
+		virt->disable_cpu(cpu);
+		if (cpu->virt_on || cpu->vmxon_pa || cpu->hsave_pa)
+			ok = false;
+		else if (mm_free_frames() != free_before + 1)
+			ok = false;	/* its one frame must be back */
+		ok = virt_enable_this_cpu() && ok;
+	}
+	if (mm_free_frames() != free_before)
+		ok = false;
+	pr_info("selftest: %s turned off and on 3 times on cpu%u: %s\n",
+		virt->name, cpu->cpu, ok ? "PASS" : "FAIL");
+	return ok;
+}
+
 bool selftest_run(const char *name)
 {
 	pr_info("selftest: running '%s'\n", name);
@@ -126,9 +154,12 @@ bool selftest_run(const char *name)
 		return selftest_memory();
 	else if (!strcmp(name, "ipi"))
 		return smp_selftest();
+	else if (!strcmp(name, "virt-toggle"))
+		return selftest_virt_toggle();
 	else
 		pr_err("selftest: unknown test '%s' (known: ud pagefault "
-		       "write-text exec-data stack-overflow panic memory ipi)\n",
+		       "write-text exec-data stack-overflow panic memory ipi "
+		       "virt-toggle)\n",
 		       name);
 	return false;
 }

@@ -14,10 +14,17 @@ mkdir -p "$WORK"
 HELLO="build/guests/hello.elf name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7"
 ALL_PATHS="kernel bios uefi bochs"
 ISO_PATHS="kernel bios uefi"
+# The feature line each platform's CPU must give ({VIRT_FEATURES}): the
+# features later code depends on are listed present or not, so a parsing
+# slip or a platform change shows here. TCG -cpu max: NPT, no NRIPS.
+TCG_MAX_SVM_FEATURES="rev 1, 16 ASIDs, NPT, NRIPS no, flush-by-ASID no, VMCB clean bits no, decode assists no, VGIF"
+BOCHS_VMX_FEATURES="VMCS rev 0x2b, TRUE controls, EPT 4-level WB 2M 1G A/D, INVEPT single+all, VPID, INVVPID addr+single+all+single-globals, unrestricted guest"
 
 # Each case sets: OPTS (hypervisor command line), MODULES (array), WANT
 # (expected verdict), EXPECT/FORBID (fixed strings; {NCPU} is the CPU
-# count of the path), PATHS, and optionally SERIAL=com2, QEMU_MACHINE.
+# count of the path, {VIRT} its virtualization: "AMD SVM" on QEMU's TCG,
+# "Intel VMX" in Bochs), PATHS, and optionally SERIAL=com2, QEMU_MACHINE,
+# QEMU_CPU.
 reset_case() {
 	OPTS="" MODULES=() WANT=pass EXPECT=() FORBID=() PATHS=$ISO_PATHS
 	SERIAL=com1 QEMU_MACHINE="" QEMU_CPU=max QEMU_SMP=4 BOCHS_CPUS=2
@@ -34,7 +41,38 @@ case_boot() {
 		"(boot CPU)" "IOAPIC id" "paging: direct map"
 		"smp: {NCPU} of {NCPU} CPUs online"
 		"text RX, rodata R+NX, data RW+NX"
+		"virt: {VIRT}: {VIRT_FEATURES}" "virt: cpu0 APIC ID 0: {VIRT} on"
 		"hv: boot complete")
+	FORBID=("ERROR:" "WARNING:" "PANIC")
+}
+
+# Without SVM or VMX in CPUID: the cause, what to do, and a clean stop.
+case_no_virt() {
+	QEMU_CPU="qemu64,-svm"
+	WANT=fail
+	EXPECT=("ERROR: virt: this CPU has neither Intel VMX nor AMD SVM (CPUID reports no hardware virtualization); hv needs one of them."
+		"On QEMU use -cpu max"
+		"hv: stopped on an error")
+	FORBID=("hv: boot complete" "PANIC")
+}
+
+# qemu64 has SVM without nested paging: SVM still goes on, and the feature
+# list says that only shadow paging is possible.
+case_no_npt() {
+	PATHS="kernel"
+	QEMU_CPU=qemu64
+	EXPECT=("virt: AMD SVM: rev 1, 16 ASIDs, no NPT (shadow paging only), NRIPS no"
+		"virt: cpu0 APIC ID 0: AMD SVM on" "hv: boot complete")
+	FORBID=("ERROR:" "WARNING:" "PANIC")
+}
+
+# disable_cpu really leaves VMX/SVM: VMXON succeeds again (it fails inside
+# VMX operation), and the VMXON region / host save area frame comes back.
+case_virt_toggle() {
+	OPTS="test=virt-toggle"
+	PATHS="kernel bochs"
+	EXPECT=("turned off and on 3 times on cpu0: PASS"
+		"selftest virt-toggle: PASS")
 	FORBID=("ERROR:" "WARNING:" "PANIC")
 }
 
@@ -73,7 +111,8 @@ smp_case() {	# CPUs paths
 		"selftest ipi: PASS")
 	FORBID=("ERROR:" "did not answer")
 	if [ "$1" -gt 1 ]; then
-		EXPECT+=("smp test: cpu$(($1 - 1)) pinged the other $(($1 - 1)) CPUs"
+		EXPECT+=("virt: cpu$(($1 - 1)) APIC ID $(($1 - 1)): {VIRT} on"
+			 "smp test: cpu$(($1 - 1)) pinged the other $(($1 - 1)) CPUs"
 			 "smp test: pings: {NCPU} CPUs" "call function on all {NCPU} CPUs"
 			 "TLB flush request to all {NCPU} CPUs")
 	fi
@@ -116,42 +155,53 @@ case_panic() {
 		"Stack trace:" "selftest_run+" "kmain+" "stopped on an error")
 }
 
-CASES="boot smp1 smp2 smp4 smp8 bench_ipi cmdline_unknown serial_com2 no_acpi
-       no_long_mode memory ud pagefault
+CASES="boot smp1 smp2 smp4 smp8 bench_ipi no_virt no_npt virt_toggle
+       cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
        write_text exec_data stack_overflow panic"
 [ $# -gt 0 ] && CASES="$*"
 
 passed=0 failed=0
+
+# COM2 cases: COM1 to null and COM2 to stdio, in place of QEMU_BASE's
+# "-serial stdio". Dropping the pair, not blanking it: an empty argument
+# is taken by QEMU as a disk image ("drive ... index=0 exists").
+use_com2() {
+	local args=() i
+	for ((i = 0; i < ${#QEMU_BASE[@]}; i++)); do
+		if [ "${QEMU_BASE[$i]}" = -serial ]; then
+			i=$((i + 1))
+			continue
+		fi
+		args+=("${QEMU_BASE[$i]}")
+	done
+	QEMU_BASE=("${args[@]}" -serial null -serial stdio)
+}
+
 run_one() {	# case path
 	local name=$1 path=$2 log="$WORK/$1.$2.log" ncpu=$QEMU_SMP secs=60
-	local serial_args=() expect_saved=("${EXPECT[@]}")
+	local virt="AMD SVM" features=$TCG_MAX_SVM_FEATURES
+	local expect_saved=("${EXPECT[@]}")
 	rm -f "$log" "$log.emulator"
-	[ "$SERIAL" = com2 ] && serial_args=(-serial null -serial stdio)
+	[ "$SERIAL" = com2 ] && use_com2
 	[ -n "$QEMU_MACHINE" ] && QEMU_BASE=("${QEMU_BASE[@]/q35/$QEMU_MACHINE}")
 	case $path in
 	kernel)
-		[ "$SERIAL" = com2 ] && QEMU_BASE=("${QEMU_BASE[@]/-serial/}") &&
-			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
-		QEMU_BASE+=("${serial_args[@]}")
 		boot_qemu_kernel "$log" 60 "$QEMU_CPU" "$QEMU_SMP" "$OPTS" "${MODULES[@]}"
 		;;
 	bios|uefi)
 		[ "$path" = uefi ] && secs=90
-		if [ "$SERIAL" = com2 ]; then
-			QEMU_BASE=("${QEMU_BASE[@]/-serial/}")
-			QEMU_BASE=("${QEMU_BASE[@]/stdio/}")
-			QEMU_BASE+=("${serial_args[@]}")
-		fi
 		boot_qemu_iso "$log" $secs "$QEMU_CPU" "$QEMU_SMP" "$WORK/$name.iso" "$path"
 		;;
 	bochs)
-		ncpu=$BOCHS_CPUS
+		ncpu=$BOCHS_CPUS virt="Intel VMX" features=$BOCHS_VMX_FEATURES
 		boot_bochs_iso "$log" 180 "$BOCHS_CPUS" "$WORK/$name.iso"
 		;;
 	esac
 	local i
 	for i in "${!EXPECT[@]}"; do
 		EXPECT[$i]=${EXPECT[$i]//\{NCPU\}/$ncpu}
+		EXPECT[$i]=${EXPECT[$i]//\{VIRT_FEATURES\}/$features}
+		EXPECT[$i]=${EXPECT[$i]//\{VIRT\}/$virt}
 	done
 	local problems
 	problems=$(check_log "$log")
