@@ -148,6 +148,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	smp_kick_init();
 	irq_enable();
 	printk_enable_cpu_prefix();
+	if (!strcmp(opts.test, "phantom-cpu"))
+		smp_add_phantom_cpu(0xfe);
 	smp_boot_cpus(acpi, &boot_info);
 
 	if (opts.bench[0]) {

@@ -154,11 +154,14 @@ bool selftest_run(const char *name)
 		return selftest_memory();
 	else if (!strcmp(name, "ipi"))
 		return smp_selftest();
+	else if (!strcmp(name, "phantom-cpu"))
+		return cpus_online == cpus_possible - 1 && smp_selftest();
 	else if (!strcmp(name, "virt-toggle"))
 		return selftest_virt_toggle();
 	else
 		pr_err("selftest: unknown test '%s' (known: ud pagefault "
 		       "write-text exec-data stack-overflow panic memory ipi "
+		       "phantom-cpu "
 		       "virt-toggle)\n",
 		       name);
 	return false;

@@ -39,6 +39,12 @@ extern const char trampoline_start[], trampoline_end[], trampoline_params[];
 
 struct cpumask cpu_online_mask;
 static struct trampoline_params *params;
+static uint32_t phantom_apic_id = UINT32_MAX;
+
+void smp_add_phantom_cpu(uint32_t apic_id)
+{
+	phantom_apic_id = apic_id;
+}
 
 /* A page below 1 MiB that the memory map calls usable and that holds no
  * module (GRUB-EFI puts modules down there). */
@@ -148,6 +154,12 @@ unsigned smp_boot_cpus(const struct acpi_info *acpi, const struct boot_info *bi)
 					MAX_CPUS);
 	uint64_t tramp_pa = find_trampoline_page(bi);
 	unsigned failed = 0;
+
+	if (phantom_apic_id != UINT32_MAX && count < MAX_CPUS) {
+		pr_info("smp: test: adding a CPU with APIC ID %u that does not "
+			"exist\n", phantom_apic_id);
+		apic_ids[count++] = phantom_apic_id;
+	}
 
 	bsp_percpu.online = true;
 	cpumask_set(&cpu_online_mask, 0);

@@ -18,6 +18,10 @@ extern struct cpumask cpu_online_mask;
  */
 unsigned smp_boot_cpus(const struct acpi_info *acpi, const struct boot_info *bi);
 
+/* test=phantom-cpu: list a CPU that does not exist, so the start-up
+ * timeout path runs for real. Call before smp_boot_cpus. */
+void smp_add_phantom_cpu(uint32_t apic_id);
+
 /*
  * Run fn(arg) on 'cpu' in its idle loop, with interrupts on (so it may
  * itself send IPIs and wait). smp_run_on does not wait; smp_wait_work

@@ -122,6 +122,14 @@ case_smp2()	{ smp_case 2 "kernel bochs"; }
 case_smp4()	{ smp_case 4 "kernel bios uefi"; }
 case_smp8()	{ smp_case 8 kernel; }
 
+case_phantom_cpu() {
+	OPTS="test=phantom-cpu"
+	PATHS="kernel bochs"
+	EXPECT=("adding a CPU with APIC ID 254 that does not exist"
+		"ERROR: smp: CPU with APIC ID 254 did not answer INIT-SIPI-SIPI within 200 ms; continuing without it"
+		"smp: {NCPU} of {NCPU+1} CPUs online" "selftest phantom-cpu: PASS")
+}
+
 case_bench_ipi() {
 	OPTS="bench=ipi"
 	PATHS=kernel
@@ -155,7 +163,7 @@ case_panic() {
 		"Stack trace:" "selftest_run+" "kmain+" "stopped on an error")
 }
 
-CASES="boot smp1 smp2 smp4 smp8 bench_ipi no_virt no_npt virt_toggle
+CASES="boot smp1 smp2 smp4 smp8 phantom_cpu bench_ipi no_virt no_npt virt_toggle
        cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
        write_text exec_data stack_overflow panic"
 [ $# -gt 0 ] && CASES="$*"
@@ -199,6 +207,7 @@ run_one() {	# case path
 	esac
 	local i
 	for i in "${!EXPECT[@]}"; do
+		EXPECT[$i]=${EXPECT[$i]//\{NCPU+1\}/$((ncpu + 1))}
 		EXPECT[$i]=${EXPECT[$i]//\{NCPU\}/$ncpu}
 		EXPECT[$i]=${EXPECT[$i]//\{VIRT_FEATURES\}/$features}
 		EXPECT[$i]=${EXPECT[$i]//\{VIRT\}/$virt}
