@@ -12,8 +12,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct percpu;
+struct vcpu;
+struct tdp_format;
 
 struct virt_ops {
 	const char *name;		/* "Intel VMX", "AMD SVM" */
@@ -41,6 +44,52 @@ struct virt_ops {
 
 	/* Undo enable_cpu on the calling CPU. */
 	void (*disable_cpu)(struct percpu *cpu);
+
+	/* ---- vCPUs (all called on the vCPU's own physical CPU) ---- */
+
+	/*
+	 * Allocate the VMCB/VMCS and set the guest's entry state: 32-bit
+	 * protected mode, paging off, flat 4 GiB CS/DS/ES/SS (CS 0x08, data
+	 * 0x10), interrupts off, vcpu->regs as given (EIP, EAX = multiboot
+	 * magic, EBX = info address). Intercepts: IN/OUT (all ports),
+	 * CPUID, RDMSR/WRMSR (all MSRs), HLT, VMCALL/VMMCALL, INVD,
+	 * shutdown/triple fault, the other VMX/SVM instructions, physical
+	 * interrupts (so kicks reach the host). Nested paging on, root from
+	 * vm->mmu (load_mmu_root). Returns false with a message if the CPU
+	 * cannot run it (e.g. VMX without unrestricted guest).
+	 */
+	bool (*vcpu_create)(struct vcpu *vcpu);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+
+	/*
+	 * Enter the guest with vcpu->regs, run until the next exit, store
+	 * the registers back into vcpu->regs and vcpu->sregs, and decode the
+	 * exit into vcpu->exit. Called with host interrupts off; a host
+	 * interrupt that arrives in the guest ends the run with
+	 * EXIT_EXTERNAL_INTR and stays pending until the caller enables
+	 * interrupts again.
+	 */
+	void (*vcpu_run)(struct vcpu *vcpu);
+
+	/* Queue an exception for the next entry (e.g. #GP for an MSR). */
+	void (*inject_exception)(struct vcpu *vcpu, uint8_t vector,
+				 bool has_error_code, uint32_t error_code);
+
+	/* Use this nested-paging root (NPT CR3 / EPT pointer) from the next
+	 * entry on. */
+	void (*load_mmu_root)(struct vcpu *vcpu, uint64_t root_hpa);
+
+	/* Flush this vCPU's guest translations (ASID/VPID and, for EPT,
+	 * the combined ones) before the next entry. */
+	void (*flush_guest_tlb)(struct vcpu *vcpu);
+
+	/* Print the vendor's view of the guest state (for a stopped VM's
+	 * register dump): segment registers, control registers, the raw
+	 * exit information. */
+	void (*dump_state)(struct vcpu *vcpu);
+
+	/* Which nested-paging format this vendor's MMU must build. */
+	const struct tdp_format *tdp_format;
 };
 
 extern const struct virt_ops vmx_ops;
