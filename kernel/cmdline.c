@@ -10,6 +10,7 @@ void cmdline_defaults(struct cmdline_opts *opts)
 		.serial_baud = 115200,
 		.loglevel = LOG_INFO,
 		.exit_mode = EXIT_AUTO,
+		.guest_timeout_s = 60,
 	};
 }
 
@@ -124,6 +125,12 @@ static bool parse_option(const char *key, unsigned key_len, const char *val,
 			return false;
 		return true;
 	}
+	if (word_eq(key, key_len, "guest_timeout")) {
+		if (!parse_u64(val, val_len, false, &n) || n == 0 || n > 86400)
+			return false;
+		o->guest_timeout_s = (unsigned)n;
+		return true;
+	}
 	if (word_eq(key, key_len, "test") && val_len > 0 &&
 	    val_len < CMDLINE_WORD_MAX) {
 		copy_word(o->test, val, val_len);
@@ -140,7 +147,7 @@ static bool parse_option(const char *key, unsigned key_len, const char *val,
 static bool is_known_key(const char *key, unsigned key_len)
 {
 	static const char *const keys[] = {
-		"serial", "loglevel", "exit", "test", "bench",
+		"serial", "loglevel", "exit", "test", "bench", "guest_timeout",
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
@@ -189,7 +196,8 @@ unsigned cmdline_parse(const char *line, struct cmdline_opts *opts)
 			key_len++;
 		if (!is_known_key(word, key_len)) {
 			pr_warn("cmdline: unknown option '%.*s' ignored "
-				"(known: serial= loglevel= exit= test= bench=)\n",
+				"(known: serial= loglevel= exit= test= bench= "
+				"guest_timeout=)\n",
 				(int)len, word);
 			opts->errors++;
 		} else if (key_len == len ||

@@ -24,6 +24,7 @@ struct cmdline_opts {
 	enum exit_mode exit_mode;
 	char test[CMDLINE_WORD_MAX];	/* self-test to run, "" for none */
 	char bench[CMDLINE_WORD_MAX];	/* benchmark to run, "" for none */
+	unsigned guest_timeout_s;	/* a VM running longer is stopped */
 	unsigned errors;		/* options reported and ignored */
 };
 

@@ -29,6 +29,7 @@
 #include "smp/selftest.h"
 #include "smp/smp.h"
 #include "smp/tlb.h"
+#include "virt/run.h"
 #include "virt/virt.h"
 
 #define HV_VERSION "0.1"
@@ -168,5 +169,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
 		machine_exit(ok);
 	}
 	pr_info("hv: boot complete\n");
+	if (boot_info.module_count) {
+		guest_timeout_s = opts.guest_timeout_s;
+		machine_exit(run_guests(&boot_info));
+	}
 	machine_exit(true);
 }

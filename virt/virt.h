@@ -88,6 +88,17 @@ struct virt_ops {
 	 * exit information. */
 	void (*dump_state)(struct vcpu *vcpu);
 
+	/*
+	 * MSRs whose guest value lives in the VMCB/VMCS (EFER, PAT, ...):
+	 * the backend reads or writes the guest's value and returns true;
+	 * false for any other MSR (virt/msr.c decides). EFER writes must
+	 * keep what the hardware requires (SVM: SVME; VMX: the IA-32e mode
+	 * entry control follows EFER.LMA). A value the guest may not write
+	 * returns true with *gp set: the caller injects #GP(0).
+	 */
+	bool (*guest_msr)(struct vcpu *vcpu, bool write, uint32_t index,
+			  uint64_t *value, bool *gp);
+
 	/* Which nested-paging format this vendor's MMU must build. */
 	const struct tdp_format *tdp_format;
 };

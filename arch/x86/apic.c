@@ -1,7 +1,9 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/tsc.h"
+#include "kernel/compiler.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 
@@ -72,12 +74,19 @@ static void pic_disable(void)
 	outb(0xa1, 0xff);
 }
 
+/* The tick only has to interrupt a running guest (virt/run.c). */
+static void timer_tick(struct trap_frame *frame)
+{
+	(void)frame;
+}
+
 void apic_init_boot(uint64_t madt_lapic_addr)
 {
 	bool has_x2apic = cpuid(1).ecx & (1u << 21);
 	uint64_t base = rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR_MASK;
 
 	pic_disable();
+	idt_set_handler(VECTOR_TIMER, timer_tick);
 	apic_x2apic_mode = has_x2apic;
 	if (!has_x2apic) {
 		if (madt_lapic_addr && madt_lapic_addr != base)
@@ -172,4 +181,19 @@ void apic_timer_calibrate(void)
 	apic_timer_ticks_per_ms = cycles ? (uint64_t)elapsed * tsc_khz / cycles : 0;
 	pr_info("apic: timer runs at %lu kHz (divide by 16), measured "
 		"against the TSC\n", (unsigned long)apic_timer_ticks_per_ms);
+}
+
+#define LVT_TIMER_PERIODIC (1u << 17)
+
+void apic_timer_periodic(unsigned ms)
+{
+	if (ms == 0) {
+		apic_write(APIC_TIMER_INIT, 0);
+		apic_write(APIC_LVT_TIMER, LVT_MASKED | VECTOR_TIMER);
+		return;
+	}
+	apic_write(APIC_TIMER_DIVIDE, 0x3);
+	apic_write(APIC_LVT_TIMER, LVT_TIMER_PERIODIC | VECTOR_TIMER);
+	apic_write(APIC_TIMER_INIT, (uint32_t)MIN(apic_timer_ticks_per_ms * ms,
+						   0xffffffffull));
 }

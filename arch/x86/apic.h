@@ -32,6 +32,10 @@ void apic_send_ipi(uint32_t dest_apic_id, uint8_t vector);
 void apic_send_init(uint32_t dest_apic_id);
 void apic_send_sipi(uint32_t dest_apic_id, uint8_t page);
 
+/* A periodic timer interrupt every 'ms' milliseconds on this CPU; 0 stops
+ * it. Calibrate first. */
+void apic_timer_periodic(unsigned ms);
+
 /* Measure the APIC timer against the TSC (tsc_calibrate first). */
 void apic_timer_calibrate(void);
 
