@@ -10,7 +10,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps
+	      vmx_caps svm_caps loader
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -20,6 +20,7 @@ acpi_SRCS        := arch/x86/acpi.c $(HOST_COMMON)
 frame_alloc_SRCS := kernel/frame_alloc.c kernel/memmap.c $(HOST_COMMON)
 cmdline_SRCS     := kernel/cmdline.c $(HOST_COMMON)
 cpu_list_SRCS    := smp/cpu_list.c $(HOST_COMMON)
+loader_SRCS      := virt/loader.c kernel/cmdline.c $(HOST_COMMON)
 vmx_caps_SRCS    := arch/x86/vmx/vmx_caps.c $(HOST_COMMON)
 svm_caps_SRCS    := arch/x86/svm/svm_caps.c $(HOST_COMMON)
 
