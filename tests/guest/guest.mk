@@ -43,3 +43,8 @@ $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_template,$(g))))
 .SECONDARY:
 
 guests: $(GUEST_ELFS)
+
+# Every guest directly on QEMU, against tests/guest/expect.txt.
+.PHONY: guests-bare
+guests-bare: guests
+	@tests/run/guests-bare.sh
