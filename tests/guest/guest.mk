@@ -30,6 +30,11 @@ $(BUILD)/guest/%.o: %.asm
 	@echo "  NASM32  $<"
 	@$(NASM) -f elf32 -g -F dwarf -MD $(@:.o=.d) -o $@ $<
 
+# NASM 2.16.01's -MD leaves %include files out of the .d file (-M alone
+# lists them): name the shared include here.
+$(BUILD)/guest/tests/guest/lib/traps32.o $(BUILD)/guest/tests/guest/lib/long64.o: \
+	tests/guest/lib/traps.inc
+
 # One link rule per guest: its own objects plus the runtime.
 define GUEST_template
 $(1)_GUEST_OBJS := $$(patsubst %.c,$$(BUILD)/guest/%.o,$$(wildcard tests/guest/$(1)/*.c))
