@@ -10,7 +10,8 @@ GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
 		 -z noexecstack --no-warn-rwx-segments \
 		 -T tests/guest/lib/guest.ld
 
-GUEST_NAMES := hello
+GUEST_NAMES := hello cpuid paging memwalk unassigned triplefault jumpwild \
+	       bench
 GUEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.c)) \
 		  $(patsubst %.asm,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.asm))
 GUEST_ELFS := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)
@@ -29,6 +30,11 @@ $(BUILD)/guest/%.o: %.asm
 	@echo "  NASM32  $<"
 	@$(NASM) -f elf32 -g -F dwarf -MD $(@:.o=.d) -o $@ $<
 
+# NASM 2.16.01's -MD leaves %include files out of the .d file (-M alone
+# lists them): name the shared include here.
+$(BUILD)/guest/tests/guest/lib/traps32.o $(BUILD)/guest/tests/guest/lib/long64.o: \
+	tests/guest/lib/traps.inc
+
 # One link rule per guest: its own objects plus the runtime.
 define GUEST_template
 $(1)_GUEST_OBJS := $$(patsubst %.c,$$(BUILD)/guest/%.o,$$(wildcard tests/guest/$(1)/*.c))
@@ -42,3 +48,8 @@ $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_template,$(g))))
 .SECONDARY:
 
 guests: $(GUEST_ELFS)
+
+# Every guest directly on QEMU, against tests/guest/expect.txt.
+.PHONY: guests-bare
+guests-bare: guests
+	@tests/run/guests-bare.sh

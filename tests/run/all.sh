@@ -22,6 +22,7 @@ run_suite() {	# name command...
 
 run_suite host tests/run/host.sh build/host/test_*
 run_suite boot tests/run/boot.sh
+run_suite guests-bare tests/run/guests-bare.sh
 echo
 echo "total: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -6,13 +6,10 @@ const char guest_name[] = "hello";
 
 bool guest_test(uint32_t magic, const struct mb1_info *info)
 {
-	bool magic_ok = magic == MB1_BOOT_MAGIC;
-	const char *cmdline = magic_ok && (info->flags & 4) ?
-			      (const char *)info->cmdline : "";
-
+	(void)info;
 	guest_printf("hello: hello from a test guest\n");
 	guest_printf("hello: check entry magic 0x%08x: %s\n", magic,
-		     magic_ok ? "ok" : "WRONG");
-	guest_printf("hello: command line '%s'\n", cmdline);
-	return magic_ok;
+		     boot.magic_ok ? "ok" : "WRONG");
+	guest_printf("hello: command line '%s'\n", boot.cmdline);
+	return boot.magic_ok;
 }
