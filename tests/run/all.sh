@@ -20,9 +20,10 @@ run_suite() {	# name command...
 	total_failed=$((total_failed + f))
 }
 
-run_suite host tests/run/host.sh build/host/test_*
+run_suite host tests/run/host.sh build/host/test_* build/host/tsan/test_*
 run_suite boot tests/run/boot.sh
 run_suite guests-bare tests/run/guests-bare.sh
+run_suite guests-hv tests/run/guests-hv.sh
 echo
 echo "total: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

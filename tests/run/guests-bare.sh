@@ -45,6 +45,7 @@ run_record() {
 	(cd "$TOP" && timeout "$SECS" "$QEMU" "${GUEST_QEMU[@]}" -kernel "$elf" \
 		-append "$ARGS" </dev/null >"$log" 2>&1)
 	qemu_verdict $?
+	echo "$VERDICT" >"$WORK/$name.outcome"	# for guests-hv.sh's comparison
 	t1=$(date +%s.%N)
 	if [ "$VERDICT" != "$WANT" ]; then
 		problems+="    outcome: $VERDICT (exit $EXIT), expected $WANT"$'\n'
