@@ -47,6 +47,9 @@ static uint64_t fake_region(uint64_t pages)
 	return base;
 }
 
+static bool chunk_is_large(const struct memslot *slot, uint64_t gfn);
+static uint64_t chunk_of(const struct memslot *slot, uint64_t gfn);
+
 /* Back the slot's pages [first, last) of one chunk. */
 static void back_chunk(struct memslot *slot, uint64_t first, uint64_t last,
 		       enum backing how, uint64_t *rng)
@@ -103,6 +106,10 @@ struct memslot *env_add_slot(struct tdp_env *env, uint64_t base_gfn,
 		first = last;
 	}
 	memslot_compute_large(slot);
+	env->large[n] = calloc(memslot_chunk_count(slot) + 1, 1);
+	assert_non_null(env->large[n]);
+	for (uint64_t gfn = base_gfn; gfn < end; gfn++)
+		env->large[n][chunk_of(slot, gfn)] = chunk_is_large(slot, gfn);
 	if (env->model) {
 		env->mapped[n] = calloc(npages ? npages : 1, 1);
 		assert_non_null(env->mapped[n]);
@@ -130,6 +137,7 @@ void env_free(struct tdp_env *env)
 		free(env->slots.slot[i].hpa);
 		free(env->slots.slot[i].large_ok);
 		free(env->mapped[i]);
+		free(env->large[i]);
 	}
 	memset(env, 0, sizeof(*env));
 	assert_int_equal(s.tables, 0);
@@ -151,7 +159,8 @@ const struct memslot *oracle_find(const struct tdp_env *env, uint64_t gfn)
 	return NULL;
 }
 
-bool oracle_large(const struct memslot *slot, uint64_t gfn)
+/* By brute force, from the hpa array. */
+static bool chunk_is_large(const struct memslot *slot, uint64_t gfn)
 {
 	uint64_t first = gfn / CHUNK_PAGES * CHUNK_PAGES;
 
@@ -166,6 +175,17 @@ bool oracle_large(const struct memslot *slot, uint64_t gfn)
 		if (hpa[i] != hpa[0] + i * PAGE)
 			return false;
 	return true;
+}
+
+static uint64_t chunk_of(const struct memslot *slot, uint64_t gfn)
+{
+	return gfn / CHUNK_PAGES - slot->base_gfn / CHUNK_PAGES;
+}
+
+bool oracle_large(const struct tdp_env *env, const struct memslot *slot,
+		  uint64_t gfn)
+{
+	return env->large[slot - env->slots.slot][chunk_of(slot, gfn)];
 }
 
 uint64_t oracle_hpa(const struct memslot *slot, uint64_t gpa)
@@ -225,7 +245,7 @@ enum tdp_fault_result model_expect(const struct tdp_env *env, uint64_t gpa,
 		return TDP_MMIO;
 	/* A large-capable chunk is always mapped whole by its first fault:
 	 * nothing else can put a 4 KiB table under it. */
-	*level = oracle_large(slot, gpa / PAGE) ? 2 : 1;
+	*level = oracle_large(env, slot, gpa / PAGE) ? 2 : 1;
 	return *model_byte(env, gpa / PAGE) ? TDP_SPURIOUS : TDP_FIXED;
 }
 
@@ -234,7 +254,9 @@ void model_mark(struct tdp_env *env, uint64_t gpa)
 	const struct memslot *slot = oracle_find(env, gpa / PAGE);
 	uint64_t gfn = gpa / PAGE, first = gfn, n = 1;
 
-	if (oracle_large(slot, gfn)) {
+	if (*model_byte(env, gfn))
+		return;		/* a large chunk is marked whole */
+	if (oracle_large(env, slot, gfn)) {
 		first = gfn / CHUNK_PAGES * CHUNK_PAGES;
 		n = CHUNK_PAGES;
 	}
@@ -275,7 +297,7 @@ static void check_leaf(struct tdp_env *env, uint64_t gpa, uint64_t e,
 	assert_non_null(slot);
 	if (level == 2) {
 		assert_int_equal(hpa % CHUNK, 0);
-		assert_true(oracle_large(slot, gpa / PAGE));
+		assert_true(oracle_large(env, slot, gpa / PAGE));
 		count->leaves_2m++;
 	} else {
 		count->leaves_4k++;

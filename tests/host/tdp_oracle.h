@@ -30,6 +30,7 @@ struct tdp_env {
 	const struct tdp_format *fmt;
 	bool model;			/* keep 'mapped' */
 	uint8_t *mapped[MEMSLOTS_MAX];	/* per page: must be mapped */
+	uint8_t *large[MEMSLOTS_MAX];	/* per chunk: oracle_large */
 	uint64_t mapped_pages;
 };
 
@@ -52,8 +53,10 @@ struct memslot *env_add_slot(struct tdp_env *env, uint64_t base_gfn,
 
 /* Oracle: the slot holding gfn, by a linear search. */
 const struct memslot *oracle_find(const struct tdp_env *env, uint64_t gfn);
-/* Oracle: may gfn's chunk be a 2 MiB leaf (from the hpa array itself)? */
-bool oracle_large(const struct memslot *slot, uint64_t gfn);
+/* Oracle: may gfn's chunk be a 2 MiB leaf? (Worked out from the slot's
+ * hpa array by brute force when the slot was added.) */
+bool oracle_large(const struct tdp_env *env, const struct memslot *slot,
+		  uint64_t gfn);
 /* The host address the guest address must translate to. */
 uint64_t oracle_hpa(const struct memslot *slot, uint64_t gpa);
 
