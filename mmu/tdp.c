@@ -68,7 +68,8 @@ static uint64_t *add_table(struct tdp_mmu *mmu, uint64_t *sptep)
 static void add_leaf(struct tdp_mmu *mmu, uint64_t *sptep,
 		     const struct memslot *slot, uint64_t gfn, unsigned level)
 {
-	uint64_t first_gfn = gfn & ~((tdp_level_size(level) >> TDP_PAGE_SHIFT) - 1);
+	uint64_t pages = tdp_level_size(level) >> TDP_PAGE_SHIFT;
+	uint64_t first_gfn = gfn & ~(pages - 1);
 	uint64_t hpa = slot->hpa[first_gfn - slot->base_gfn];
 
 	spte_write(sptep, make_leaf_spte(mmu->fmt, hpa, level));

@@ -18,7 +18,8 @@
  *   bit  10     XU    user execute (mode-based execute control); hv: off
  *   bits 12..51       address of the next table or of the page; in a
  *                     2 MiB leaf bits 12..20 are reserved and must be 0
- *   bits 52..62       ignored by the CPU: software bits (none used yet)
+ *   bits 52..62       ignored (57..60 gain meanings only with optional
+ *                     controls hv leaves off): software bits, none used yet
  *   bit  63     SVE   suppress #VE; hv: 0 (#VE is never enabled)
  *
  *   table entry   table_hpa | R|W|X                   = hpa | 0x007
@@ -40,7 +41,8 @@
  *   bit  8      G     ignored in nested tables
  *   bits 12..51       address; in a 2 MiB leaf bit 12 is PAT and bits
  *                     13..20 reserved: all 0 since the page is 2 MiB aligned
- *   bits 52..62       available to software (none used yet)
+ *   bits 52..58       available to software (none used yet); 59..62 are
+ *                     the protection key where keys apply; hv: 0
  *   bit  63     NX    no execute (only if the host's EFER.NXE); hv: 0
  *
  *   table entry   table_hpa | P|RW|US                 = hpa | 0x007
@@ -61,7 +63,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TDP_LEVELS		4		/* 4-level EPT / long-mode NPT */
+#define TDP_LEVELS		4	/* 4-level EPT / long-mode NPT */
 #define TDP_PAGE_SHIFT		12
 #define TDP_LEVEL_BITS		9		/* 512 entries a table */
 #define TDP_ENTRIES		(1u << TDP_LEVEL_BITS)
@@ -119,7 +121,7 @@ struct tdp_format {
 	uint64_t addr_mask;		/* bits 12..51 */
 };
 
-/* ---- Geometry ------------------------------------------------------------ */
+/* ---- Geometry ----------------------------------------------------------- */
 
 /* log2 of the bytes one entry at 'level' maps: 12, 21, 30, 39. */
 static inline unsigned tdp_level_shift(unsigned level)
@@ -137,7 +139,7 @@ static inline unsigned tdp_index(uint64_t gpa, unsigned level)
 	return (gpa >> tdp_level_shift(level)) & (TDP_ENTRIES - 1);
 }
 
-/* ---- Constructors ---------------------------------------------------------- */
+/* ---- Constructors ------------------------------------------------------- */
 
 static inline uint64_t make_table_spte(const struct tdp_format *fmt,
 				       uint64_t table_hpa)
@@ -156,7 +158,7 @@ static inline uint64_t make_leaf_spte(const struct tdp_format *fmt,
 	return level > 1 ? spte | fmt->large_bit : spte;
 }
 
-/* ---- Predicates ------------------------------------------------------------ */
+/* ---- Predicates --------------------------------------------------------- */
 
 static inline bool is_present_spte(const struct tdp_format *fmt,
 				   uint64_t spte)

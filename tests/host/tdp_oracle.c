@@ -15,7 +15,7 @@
 #define CHUNK		(CHUNK_PAGES * PAGE)
 #define ADDR		0x000ffffffffff000ull
 
-/* ---- Random numbers ------------------------------------------------------ */
+/* ---- Random numbers ----------------------------------------------------- */
 
 uint64_t rng_next(uint64_t *state)
 {
@@ -33,7 +33,7 @@ uint64_t rng_below(uint64_t *state, uint64_t n)
 	return rng_next(state) % n;
 }
 
-/* ---- Fake host memory ----------------------------------------------------- */
+/* ---- Fake host memory --------------------------------------------------- */
 
 /* Made-up host addresses, never dereferenced: from 1 TiB up, each region
  * 2 MiB aligned and followed by a 2 MiB gap, so regions never touch. */
@@ -100,7 +100,8 @@ struct memslot *env_add_slot(struct tdp_env *env, uint64_t base_gfn,
 		if (how == BACK_MIXED) {	/* half of them large */
 			uint64_t r = rng_below(rng, 2 * BACK_MIXED);
 
-			chunk_how = r < BACK_MIXED ? BACK_LARGE : (enum backing)(r - BACK_MIXED);
+			chunk_how = r < BACK_MIXED ? BACK_LARGE :
+				    (enum backing)(r - BACK_MIXED);
 		}
 		back_chunk(slot, first, last, chunk_how, rng);
 		first = last;
@@ -146,7 +147,7 @@ void env_free(struct tdp_env *env)
 	assert_int_equal(mmu_host_live_tables(), 0);
 }
 
-/* ---- Oracle ------------------------------------------------------------------ */
+/* ---- Oracle ------------------------------------------------------------- */
 
 const struct memslot *oracle_find(const struct tdp_env *env, uint64_t gfn)
 {
@@ -227,7 +228,7 @@ uint64_t raw_entry(const struct tdp_env *env, uint64_t gpa, unsigned level)
 	}
 }
 
-/* ---- Model ------------------------------------------------------------------ */
+/* ---- Model -------------------------------------------------------------- */
 
 static uint8_t *model_byte(const struct tdp_env *env, uint64_t gfn)
 {
@@ -285,7 +286,7 @@ void fault_and_check(struct tdp_env *env, uint64_t gpa)
 	assert_int_equal(got_level, level);
 }
 
-/* ---- The reference walk -------------------------------------------------------- */
+/* ---- The reference walk ------------------------------------------------- */
 
 static void check_leaf(struct tdp_env *env, uint64_t gpa, uint64_t e,
 		       unsigned level, struct ref_count *count)

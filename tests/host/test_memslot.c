@@ -213,7 +213,8 @@ static void test_random_slots_match_oracle(void **state)
 		for (uint64_t i = 0; i < npages; i++) {
 			uint64_t r = rng_next(&rng) % 4000;
 
-			if (r < 3) {		/* a new run, 2 MiB aligned in step */
+			/* r < 3: a new run, 2 MiB aligned in step */
+			if (r < 3) {
 				hpa = (rng_next(&rng) % 1024) * CHUNK +
 				      ((base + i) % 512) * PAGE;
 			} else if (r == 3) {	/* a new run anywhere */

@@ -55,7 +55,7 @@ static struct tdp_stats stats(void)
 	return s;
 }
 
-/* ---- One fault ---------------------------------------------------------------- */
+/* ---- One fault ---------------------------------------------------------- */
 
 static void test_4k_fault_maps_exactly_that_page(void **state)
 {
@@ -75,8 +75,9 @@ static void test_4k_fault_maps_exactly_that_page(void **state)
 	 * leaf 0x37 (EPT: RWX, WB) or 0x7 (NPT: P, RW, US; no NX). */
 	for (unsigned l = 4; l >= 2; l--)
 		assert_int_equal(raw_entry(&env, gpa, l) & 0xfff, 0x7);
-	assert_int_equal(raw_entry(&env, gpa, 1),
-			 slot->hpa[5] | (format(state) == &tdp_format_ept ? 0x37 : 0x7));
+	uint64_t leaf = format(state) == &tdp_format_ept ? 0x37 : 0x7;
+
+	assert_int_equal(raw_entry(&env, gpa, 1), slot->hpa[5] | leaf);
 	assert_int_equal(raw_entry(&env, gpa, 1) >> 52, 0);	/* no NX, no SVE */
 
 	assert_false(tdp_mmu_lookup(&env.mmu, GPA(0x104), &hpa, &level));
@@ -102,7 +103,8 @@ static void test_every_access_kind_maps_full_access(void **state)
 	env_init(&env, format(state), true);
 	env_add_slot(&env, 0, 16, BACK_SCATTERED, &rng);
 	for (unsigned i = 0; i < 4; i++) {
-		assert_int_equal(tdp_mmu_fault(&env.mmu, GPA(i), kinds[i]), TDP_FIXED);
+		assert_int_equal(tdp_mmu_fault(&env.mmu, GPA(i), kinds[i]),
+				 TDP_FIXED);
 		model_mark(&env, GPA(i));
 		assert_int_equal(raw_entry(&env, GPA(i), 1) & 0xfff,
 				 expect_leaf_flags(format(state), 1));
@@ -127,7 +129,8 @@ static void test_2m_fault_maps_large_leaf(void **state)
 			 (format(state) == &tdp_format_ept ? 0xb7 : 0x87));
 	assert_int_equal(slot->hpa[0x200] % (CHUNK_PAGES * PAGE), 0);
 	for (uint64_t gfn = 0x400; gfn < 0x600; gfn++) {
-		assert_true(tdp_mmu_lookup(&env.mmu, GPA(gfn) + 0xabc, &hpa, &level));
+		assert_true(tdp_mmu_lookup(&env.mmu, GPA(gfn) + 0xabc,
+					   &hpa, &level));
 		assert_int_equal(level, 2);
 		assert_int_equal(hpa, slot->hpa[gfn - 0x200] + 0xabc);
 	}
@@ -254,7 +257,7 @@ static void test_existing_4k_table_keeps_chunk_4k(void **state)
 	assert_int_equal(stats().tables, 4);
 }
 
-/* ---- Outside memory --------------------------------------------------------- */
+/* ---- Outside memory ----------------------------------------------------- */
 
 static void test_outside_slots_is_mmio_without_tables(void **state)
 {
@@ -330,7 +333,7 @@ static void test_repeat_fault_is_spurious(void **state)
 	ref_check(&env, NULL);
 }
 
-/* ---- Out of memory ----------------------------------------------------------- */
+/* ---- Out of memory ------------------------------------------------------ */
 
 static void test_init_out_of_memory(void **state)
 {
@@ -354,7 +357,8 @@ static void build_oom_slots(void)
 	env_add_slot(&env, 0, 4 * CHUNK_PAGES, BACK_MIXED, &rng);
 	env_add_slot(&env, 0x40000, 2 * CHUNK_PAGES, BACK_LARGE, &rng);
 	env_add_slot(&env, 0x80000 + 9, 3 * CHUNK_PAGES, BACK_SCATTERED, &rng);
-	env_add_slot(&env, (1ull << 36) - CHUNK_PAGES, CHUNK_PAGES, BACK_LARGE, &rng);
+	env_add_slot(&env, (1ull << 36) - CHUNK_PAGES, CHUNK_PAGES,
+		     BACK_LARGE, &rng);
 }
 
 static const uint64_t oom_script[] = {
@@ -395,14 +399,17 @@ static void test_oom_at_every_allocation(void **state)
 		for (unsigned i = 0; i < OOM_STEPS; i++) {
 			uint64_t gpa = GPA(oom_script[i]) + 0x10;
 			unsigned level;
-			enum tdp_fault_result want = model_expect(&env, gpa, &level);
-			enum tdp_fault_result got = tdp_mmu_fault(&env.mmu, gpa, 0);
+			enum tdp_fault_result want, got;
+
+			want = model_expect(&env, gpa, &level);
+			got = tdp_mmu_fault(&env.mmu, gpa, 0);
 
 			if (got == TDP_NOMEM) {
 				uint64_t hpa;
 
 				assert_int_equal(want, TDP_FIXED);
-				assert_false(tdp_mmu_lookup(&env.mmu, gpa, &hpa, &level));
+				assert_false(tdp_mmu_lookup(&env.mmu, gpa,
+							    &hpa, &level));
 				ref_check(&env, NULL);
 				assert_int_equal(stats().nomem, 1);
 				nomem++;
@@ -434,11 +441,13 @@ static void test_oom_leaves_empty_tables(void **state)
 			env_add_slot(&env, 0, CHUNK_PAGES,
 				     large ? BACK_LARGE : BACK_SCATTERED, &rng);
 			mmu_host_fail_after(k);
-			assert_int_equal(tdp_mmu_fault(&env.mmu, GPA(9), 0), TDP_NOMEM);
+			assert_int_equal(tdp_mmu_fault(&env.mmu, GPA(9), 0),
+					 TDP_NOMEM);
 			assert_int_equal(stats().tables, 1 + k);
 			assert_int_equal(mmu_host_live_tables(), 1 + (long)k);
 			for (unsigned l = 4; l > 4 - k; l--)
-				assert_int_equal(raw_entry(&env, GPA(9), l) & 0xfff, 0x7);
+				assert_int_equal(raw_entry(&env, GPA(9), l)
+						 & 0xfff, 0x7);
 			assert_int_equal(raw_entry(&env, GPA(9), 4 - k), 0);
 			ref_check(&env, NULL);
 			mmu_host_fail_after(-1);
@@ -451,7 +460,7 @@ static void test_oom_leaves_empty_tables(void **state)
 	env_init(&env, format(state), true);	/* for teardown */
 }
 
-/* ---- Destroy ------------------------------------------------------------------ */
+/* ---- Destroy ------------------------------------------------------------ */
 
 static void test_destroy_after_many_faults_frees_all(void **state)
 {
@@ -466,8 +475,8 @@ static void test_destroy_after_many_faults_frees_all(void **state)
 	for (unsigned i = 0; i < env.slots.count; i++) {
 		const struct memslot *s = &env.slots.slot[i];
 
-		for (uint64_t gfn = s->base_gfn; gfn < s->base_gfn + s->npages; gfn++)
-			fault_and_check(&env, GPA(gfn));
+		for (uint64_t p = 0; p < s->npages; p++)
+			fault_and_check(&env, GPA(s->base_gfn + p));
 	}
 	struct ref_count count;
 
@@ -484,7 +493,7 @@ static void test_destroy_after_many_faults_frees_all(void **state)
 	assert_int_equal(mmu_host_live_tables(), 0);
 }
 
-/* ---- Randomized ------------------------------------------------------------- */
+/* ---- Randomized --------------------------------------------------------- */
 
 #define RANDOM_FAULTS	100000
 
@@ -570,7 +579,7 @@ static void test_random_faults_match_memslots(void **state)
 		      (unsigned long long)s.mmio);
 }
 
-/* ---- The host platform's lock check ------------------------------------------------ */
+/* ---- The host platform's lock check ------------------------------------- */
 
 static void *hold_lock(void *arg)
 {

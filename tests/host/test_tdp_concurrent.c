@@ -96,7 +96,8 @@ static void build_vm(const struct tdp_format *fmt)
 
 	env_init(&env, fmt, true);
 	env_add_slot(&env, 0, 8 * CHUNK_PAGES, BACK_MIXED, &rng);
-	env_add_slot(&env, 8 * CHUNK_PAGES + 0x51, 4 * CHUNK_PAGES, BACK_MIXED, &rng);
+	env_add_slot(&env, 8 * CHUNK_PAGES + 0x51, 4 * CHUNK_PAGES,
+		     BACK_MIXED, &rng);
 	env_add_slot(&env, 0x100000, 4 * CHUNK_PAGES, BACK_LARGE, &rng);
 	env_add_slot(&env, 0x800000 + 3, 2 * CHUNK_PAGES, BACK_SCATTERED, &rng);
 	total_pages = 0;
