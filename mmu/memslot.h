@@ -35,9 +35,9 @@ const struct memslot *memslot_find(const struct memslots *slots, uint64_t gfn);
 void memslot_compute_large(struct memslot *slot);
 uint64_t memslot_chunk_count(const struct memslot *slot);
 
-/* May the 2 MiB-aligned guest range holding 'gfn' be one large page? It
- * must lie wholly inside the slot and be backed by 512 contiguous host
- * pages starting on a 2 MiB boundary. */
+/* May the 2 MiB-aligned guest range holding 'gfn' (a gfn of this slot) be
+ * one large page? It must lie wholly inside the slot and be backed by 512
+ * contiguous host pages starting on a 2 MiB boundary. */
 bool memslot_large_ok(const struct memslot *slot, uint64_t gfn);
 
 #endif

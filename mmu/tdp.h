@@ -1,12 +1,25 @@
 /*
  * The TDP MMU: nested page tables (Intel EPT, AMD NPT) built on demand,
  * one entry per guest fault, from the VM's memslots. Portable: the entry
- * format comes from a struct tdp_format, memory from mmu/platform.h.
+ * format comes from a struct tdp_format (mmu/tdp_spte.h owns the bits),
+ * memory and the lock from mmu/platform.h. See docs/mmu.md.
+ *
+ * A fault maps the faulting page with full access: a 2 MiB leaf when the
+ * memslot says its 2 MiB chunk may be one large page
+ * (memslot_large_ok) and no 4 KiB table exists under that chunk yet,
+ * else a 4 KiB leaf, allocating the tables on the way down.
+ *
+ * Locking: tdp_mmu_fault takes the VM's MMU lock (mmu->lock) for the whole
+ * walk and install. Two vCPUs faulting on the same page serialize on it;
+ * the second finds the leaf present and gets TDP_SPURIOUS.
  *
  * Entries only ever go from not present to present here, so a fault never
- * needs a TLB flush (no CPU caches a not-present translation). Removing
- * or narrowing entries (memslot changes, dirty logging, zap-all) comes
- * with the flush rules in docs/locking.md.
+ * needs a TLB flush: no CPU caches a not-present translation, and no
+ * present entry is changed or removed. Removing or narrowing entries
+ * (memslot changes, dirty logging, zap-all) comes with the flush rules in
+ * docs/mmu.md. For the same reason tdp_mmu_lookup may walk without the
+ * lock while faults run: tables are published with store-release and freed
+ * only by tdp_mmu_destroy.
  */
 #ifndef MMU_TDP_H
 #define MMU_TDP_H
@@ -15,20 +28,7 @@
 #include <stdint.h>
 #include "mmu/memslot.h"
 #include "mmu/platform.h"
-
-/* How one vendor's nested page-table entries look. */
-struct tdp_format {
-	const char *name;		/* "EPT", "NPT" */
-	uint64_t present_mask;		/* any of these set: entry present */
-	uint64_t table_bits;		/* a non-leaf entry: full access */
-	uint64_t leaf_read;		/* leaf: readable (EPT R, NPT P|US) */
-	uint64_t leaf_write;		/* leaf: writable */
-	uint64_t leaf_exec;		/* leaf: executable (EPT X; NPT: 0) */
-	uint64_t leaf_nx;		/* leaf: not executable (NPT bit 63) */
-	uint64_t leaf_extra;		/* every leaf (EPT memory type WB) */
-	uint64_t large_bit;		/* PS, bit 7, in a level 2/3 leaf */
-	uint64_t addr_mask;		/* bits 12..51 */
-};
+#include "mmu/tdp_spte.h"
 
 extern const struct tdp_format tdp_format_ept;
 extern const struct tdp_format tdp_format_npt;
@@ -45,36 +45,56 @@ enum tdp_fault_result {
 	TDP_NOMEM,		/* no page for a table: stop the VM */
 };
 
+/*
+ * Counters, updated with relaxed atomic adds (the MMIO path runs without
+ * the lock), so any CPU may read them with tdp_mmu_get_stats; the fields
+ * agree with each other only while no fault runs. Then:
+ *   faults == fixed + spurious + mmio + nomem
+ *   fixed == mapped_4k + mapped_2m   (nothing unmaps yet; destroy zeroes
+ *                                    mapped_* and tables)
+ *   tables == table pages reachable from the root, the root included
+ */
 struct tdp_stats {
-	uint64_t faults;
-	uint64_t mapped_4k;
-	uint64_t mapped_2m;
+	uint64_t faults;	/* tdp_mmu_fault calls */
+	uint64_t fixed;		/* ... that installed a leaf */
+	uint64_t spurious;	/* ... that found it installed */
+	uint64_t mmio;		/* ... outside every memslot */
+	uint64_t nomem;		/* ... that ran out of table pages */
+	uint64_t mapped_4k;	/* 4 KiB leaves present */
+	uint64_t mapped_2m;	/* 2 MiB leaves present */
 	uint64_t tables;	/* page-table pages held */
-	uint64_t mmio;
-	uint64_t spurious;
 };
 
 struct tdp_mmu {
 	const struct tdp_format *fmt;
-	uint64_t root_hpa;
+	uint64_t root_hpa;		/* the level-4 table; 0 if none */
 	mmu_lock_t lock;		/* the VM's MMU lock */
 	const struct memslots *slots;
 	struct tdp_stats stats;
 };
 
+/* An empty root. False (and nothing held) if no page for it. */
 bool tdp_mmu_init(struct tdp_mmu *mmu, const struct tdp_format *fmt,
 		  const struct memslots *slots);
 
-/* Handle a nested page fault at 'gpa'. Takes the MMU lock. */
+/* Handle a nested page fault at 'gpa' ('access': TDP_ACCESS_*). Takes the
+ * MMU lock, unless the gpa is in no memslot (or at or above
+ * TDP_GPA_LIMIT, beyond what 4 levels map): TDP_MMIO without a walk. Out
+ * of memory leaves the tables consistent (tables allocated on the way
+ * stay, empty) and returns TDP_NOMEM; a later fault may succeed. */
 enum tdp_fault_result tdp_mmu_fault(struct tdp_mmu *mmu, uint64_t gpa,
 				    uint32_t access);
 
-/* Free every table. The VM's vCPUs must no longer run. */
+/* Free every table. The VM's vCPUs must no longer run and no lookup may be
+ * walking. Afterwards stats.tables is 0. */
 void tdp_mmu_destroy(struct tdp_mmu *mmu);
 
 /* Walk the tables: the host address 'gpa' maps to and the level of the
- * leaf (1 = 4 KiB, 2 = 2 MiB). False if not mapped. */
+ * leaf (1 = 4 KiB, 2 = 2 MiB). False if not mapped. Lockless (see above). */
 bool tdp_mmu_lookup(struct tdp_mmu *mmu, uint64_t gpa, uint64_t *hpa,
 		    unsigned *level);
+
+/* A snapshot of the counters (each read atomically). */
+void tdp_mmu_get_stats(const struct tdp_mmu *mmu, struct tdp_stats *out);
 
 #endif

@@ -10,7 +10,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps loader
+	      vmx_caps svm_caps loader memslot tdp
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -23,13 +23,18 @@ cpu_list_SRCS    := smp/cpu_list.c $(HOST_COMMON)
 loader_SRCS      := virt/loader.c kernel/cmdline.c $(HOST_COMMON)
 vmx_caps_SRCS    := arch/x86/vmx/vmx_caps.c $(HOST_COMMON)
 svm_caps_SRCS    := arch/x86/svm/svm_caps.c $(HOST_COMMON)
+memslot_SRCS     := mmu/memslot.c $(HOST_COMMON)
+HOST_MMU         := mmu/tdp.c mmu/memslot.c tests/host/mmu_platform_host.c \
+		    tests/host/tdp_oracle.c
+tdp_SRCS         := $(HOST_MMU) $(HOST_COMMON)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
-HOST_TSAN_TESTS := kick
+HOST_TSAN_TESTS := kick tdp_concurrent
 HOST_TSAN_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		    -fsanitize=thread -fno-omit-frame-pointer -DHOST_TEST
 kick_SRCS        :=
+tdp_concurrent_SRCS := $(HOST_MMU)
 
 HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%) \
 	     $(HOST_TSAN_TESTS:%=$(HOST_BUILD)/tsan/test_%)
@@ -42,11 +47,11 @@ $(HOST_BUILD)/format_renamed.o: kernel/format.c kernel/printk.h
 		-Dsnprintf=kfmt_snprintf -c $< -o $@
 
 .SECONDEXPANSION:
-$(HOST_BUILD)/tsan/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard smp/*.h kernel/*.h tests/host/*.h)
+$(HOST_BUILD)/tsan/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard smp/*.h kernel/*.h mmu/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_TSAN_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
 
-$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h arch/x86/*/*.h virt/*.h smp/*.h tests/host/*.h)
+$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h arch/x86/*/*.h virt/*.h smp/*.h mmu/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
 
