@@ -12,6 +12,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
+#include "mmu/tdp.h"
 #include "smp/percpu.h"
 #include "virt/virt.h"
 
@@ -49,16 +50,37 @@ static void svm_print_features(void)
 		 svm_caps.features, (unsigned long)rdmsr(MSR_VM_CR));
 }
 
+/*
+ * Two pages per CPU. VM_HSAVE_PA is VMRUN's own: it saves the host's
+ * RIP, RSP, RAX, RFLAGS, CR0/3/4, EFER, GDTR, IDTR and ES/CS/SS/DS there
+ * and restores them at #VMEXIT; software must not touch it. What VMRUN
+ * does not restore (FS, GS and their bases, TR, LDTR, KernelGSBase,
+ * STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*) the host keeps with VMSAVE into
+ * a second page and VMLOAD from it after #VMEXIT: the GS base is this
+ * CPU's per-CPU pointer, and the TR its interrupt stacks.
+ */
+static uint64_t host_vmcb_pa[MAX_CPUS];
+
+uint64_t svm_host_vmcb_pa(unsigned cpu)
+{
+	return host_vmcb_pa[cpu];
+}
+
 static bool alloc_host_save_area(struct percpu *cpu, char *why,
 				 size_t why_size)
 {
-	uint64_t pa = alloc_frame();
+	uint64_t hsave = alloc_frame(), host_vmcb = alloc_frame();
 
-	if (pa == FRAME_NONE) {
+	if (hsave == FRAME_NONE || host_vmcb == FRAME_NONE) {
+		if (hsave != FRAME_NONE)
+			free_frame(hsave);
+		if (host_vmcb != FRAME_NONE)
+			free_frame(host_vmcb);
 		snprintf(why, why_size, "no memory for the host save area");
 		return false;
 	}
-	cpu->hsave_pa = pa;
+	cpu->hsave_pa = hsave;
+	host_vmcb_pa[cpu->cpu] = host_vmcb;
 	return true;
 }
 
@@ -94,6 +116,8 @@ static void svm_disable_cpu(struct percpu *cpu)
 	wrmsr(MSR_VM_HSAVE_PA, 0);
 	free_frame(cpu->hsave_pa);
 	cpu->hsave_pa = 0;
+	free_frame(host_vmcb_pa[cpu->cpu]);
+	host_vmcb_pa[cpu->cpu] = 0;
 	cpu->virt_on = false;
 }
 
@@ -103,4 +127,13 @@ const struct virt_ops svm_ops = {
 	.print_features = svm_print_features,
 	.enable_cpu = svm_enable_cpu,
 	.disable_cpu = svm_disable_cpu,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.inject_exception = svm_inject_exception,
+	.load_mmu_root = svm_load_mmu_root,
+	.flush_guest_tlb = svm_flush_guest_tlb,
+	.dump_state = svm_dump_state,
+	.guest_msr = svm_guest_msr,
+	.tdp_format = &tdp_format_npt,
 };
