@@ -101,6 +101,8 @@ struct svm_vcpu {
 	uint64_t msrpm_pa;		/* SVM_MSRPM_PAGES, all ones */
 	uint32_t dirty;			/* VMCB_CLEAN_* areas changed since
 					   the last VMRUN */
+	uint64_t asid_generation;	/* of asid_cpu's ASID pool; 0: none */
+	unsigned asid_cpu;		/* where vcpu->asid was handed out */
 	bool flush_tlb;			/* flush the guest's TLB at next VMRUN */
 	bool shutdown_pending;		/* an injected exception met a #DF:
 					   the guest triple-faulted */

@@ -14,7 +14,6 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "smp/percpu.h"
-#include "smp/spinlock.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 
@@ -45,39 +44,61 @@ _Static_assert(offsetof(struct vcpu_regs, r15) == 120, "entry.asm REGS_R15");
 #define VECTOR_AC		17
 #define VECTOR_MC		18
 
-/* ---- ASIDs ------------------------------------------------------------- */
+/* ---- ASIDs and TLB control --------------------------------------------- */
 
 /*
- * One ASID per vCPU, from 1 to nr_asids - 1 (0 is the host's). ASIDs tag
- * each core's TLB entries, so a vCPU's first VMRUN flushes (a freed ASID
- * may still tag another vCPU's translations on this core). hv never has
- * more than VM_MAX * VM_MAX_VCPUS vCPUs, so the first ASID_LIMIT do.
+ * ASIDs tag each core's TLB entries, so they need only be unique per
+ * physical CPU. Each CPU hands out its ASIDs (1 to nr_asids - 1; 0 is the
+ * host's) in order, each one at most once per generation. When they run
+ * out, a new generation starts: TLB_CONTROL = 1 flushes every ASID on
+ * this core, and every vCPU that runs here takes a new ASID. A fresh ASID
+ * therefore tags no translation yet, and taking one is a flush of that
+ * vCPU's translations that leaves the others' (and the host's) alone.
+ *
+ * A vCPU takes a new ASID when it first runs on a CPU (or on another CPU
+ * than last time), when its CPU started a new generation, and on a flush
+ * request if the CPU cannot flush by ASID (QEMU's TCG cannot). With
+ * flush-by-ASID, a flush request is TLB_CONTROL = 3 on its own ASID.
+ *
+ * Only the CPU itself touches its pool, with interrupts off (in vcpu_run):
+ * no lock.
  */
-#define ASID_LIMIT 256
-_Static_assert(VM_MAX * VM_MAX_VCPUS < ASID_LIMIT, "enough ASIDs");
+struct asid_pool {
+	uint64_t generation;		/* 0: nothing handed out yet */
+	uint32_t next;
+};
 
-static struct spinlock asid_lock = SPINLOCK_INIT("svm asids");
-static bool asid_taken[ASID_LIMIT];
+static struct asid_pool asid_pools[MAX_CPUS];
 
-static uint32_t asid_alloc(void)
+static void new_asid(struct vcpu *vcpu, struct svm_vcpu *svm, unsigned cpu)
 {
-	uint32_t limit = MIN(svm_caps.nr_asids, ASID_LIMIT), asid = 0;
+	struct asid_pool *pool = &asid_pools[cpu];
 
-	spin_lock(&asid_lock);
-	for (uint32_t a = 1; a < limit && !asid; a++)
-		if (!asid_taken[a]) {
-			asid_taken[a] = true;
-			asid = a;
-		}
-	spin_unlock(&asid_lock);
-	return asid;
+	if (pool->generation == 0 || pool->next >= svm_caps.nr_asids) {
+		pool->generation++;
+		pool->next = 1;
+		svm->vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
+	}
+	vcpu->asid = pool->next++;
+	svm->asid_generation = pool->generation;
+	svm->asid_cpu = cpu;
+	svm->vmcb->control.guest_asid = vcpu->asid;
+	svm->dirty |= VMCB_CLEAN_ASID;
 }
 
-static void asid_free(uint32_t asid)
+/* Before each VMRUN, interrupts off. */
+static void prepare_tlb(struct vcpu *vcpu, struct svm_vcpu *svm)
 {
-	spin_lock(&asid_lock);
-	asid_taken[asid] = false;
-	spin_unlock(&asid_lock);
+	unsigned cpu = this_cpu_id();
+
+	if (svm->asid_generation == 0 || svm->asid_cpu != cpu ||
+	    svm->asid_generation != asid_pools[cpu].generation)
+		new_asid(vcpu, svm, cpu);
+	else if (svm->flush_tlb && svm_caps.flush_by_asid)
+		svm->vmcb->control.tlb_control = VMCB_TLB_FLUSH_ASID;
+	else if (svm->flush_tlb)
+		new_asid(vcpu, svm, cpu);
+	svm->flush_tlb = false;
 }
 
 /* ---- Creating and destroying ------------------------------------------- */
@@ -125,7 +146,7 @@ static void init_save_area(struct vmcb_save *save)
 	save->rflags = 0x2;
 }
 
-static void init_control_area(struct vcpu *vcpu, struct svm_vcpu *svm)
+static void init_control_area(struct svm_vcpu *svm)
 {
 	struct vmcb_control *c = &svm->vmcb->control;
 
@@ -152,7 +173,7 @@ static void init_control_area(struct vcpu *vcpu, struct svm_vcpu *svm)
 	c->iopm_base_pa = svm->iopm_pa;
 	c->msrpm_base_pa = svm->msrpm_pa;
 	c->tsc_offset = 0;
-	c->guest_asid = vcpu->asid;
+	c->guest_asid = 0;		/* prepare_tlb gives one */
 	c->tlb_control = VMCB_TLB_NOTHING;
 	/* The guest's RFLAGS.IF masks only virtual interrupts; physical
 	 * ones follow the host's IF and exit with the INTR intercept. */
@@ -170,8 +191,6 @@ static void free_backend(struct vcpu *vcpu, struct svm_vcpu *svm)
 		free_frames(svm->iopm_pa, SVM_IOPM_PAGES);
 	if (svm->msrpm_pa)
 		free_frames(svm->msrpm_pa, SVM_MSRPM_PAGES);
-	if (vcpu->asid)
-		asid_free(vcpu->asid);
 	vcpu->asid = 0;
 	kfree(svm);
 	vcpu->arch = NULL;
@@ -210,20 +229,20 @@ bool svm_vcpu_create(struct vcpu *vcpu)
 		free_backend(vcpu, svm);
 		return false;
 	}
-	vcpu->asid = asid_alloc();
-	if (!vcpu->asid) {
-		pr_err("[%s/%u] no free ASID (the CPU has %u, ASID 0 is the "
-		       "host's)\n", name, vcpu->id, svm_caps.nr_asids);
+	if (svm_caps.nr_asids < 2) {
+		pr_err("[%s/%u] the CPU has no ASID for guests\n", name,
+		       vcpu->id);
 		free_backend(vcpu, svm);
 		return false;
 	}
 	memset(phys_to_virt(svm->iopm_pa), 0xff, SVM_IOPM_PAGES * PAGE_SIZE);
 	memset(phys_to_virt(svm->msrpm_pa), 0xff, SVM_MSRPM_PAGES * PAGE_SIZE);
 	svm->vmcb = phys_to_virt(svm->vmcb_pa);
-	init_control_area(vcpu, svm);
+	init_control_area(svm);
 	init_save_area(&svm->vmcb->save);
 	svm->dirty = VMCB_CLEAN_ALL;	/* the first VMRUN caches nothing */
-	svm->flush_tlb = true;		/* the ASID may have been used before */
+	svm->asid_generation = 0;	/* no ASID yet: prepare_tlb gives one */
+	svm->flush_tlb = false;
 	svm->shutdown_pending = false;
 	svm_read_sregs(vcpu);
 	return true;
@@ -237,11 +256,6 @@ void svm_vcpu_destroy(struct vcpu *vcpu)
 
 /* ---- Running ----------------------------------------------------------- */
 
-/*
- * TLB control without flush-by-ASID (QEMU's TCG, older CPUs) is all or
- * nothing: TLB_CONTROL = 1 flushes every ASID on this core, the host's
- * too. With flush-by-ASID, 3 flushes this guest's entries only.
- */
 static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
@@ -250,9 +264,7 @@ static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *svm)
 	vmcb->save.rsp = vcpu->regs.rsp;
 	vmcb->save.rip = vcpu->regs.rip;
 	vmcb->save.rflags = vcpu->regs.rflags;
-	if (svm->flush_tlb)
-		vmcb->control.tlb_control = svm_caps.flush_by_asid ?
-			VMCB_TLB_FLUSH_ASID : VMCB_TLB_FLUSH_ALL;
+	prepare_tlb(vcpu, svm);
 	/* Without the feature the field is ignored; 0 is right either way. */
 	vmcb->control.clean = svm_caps.vmcb_clean ?
 			      VMCB_CLEAN_ALL & ~svm->dirty : 0;
@@ -260,7 +272,6 @@ static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *svm)
 	svm_vmrun(&vcpu->regs, svm->vmcb_pa, svm_host_vmcb_pa(this_cpu_id()));
 
 	vmcb->control.tlb_control = VMCB_TLB_NOTHING;
-	svm->flush_tlb = false;
 	svm->dirty = 0;
 	vcpu->regs.rax = vmcb->save.rax;
 	vcpu->regs.rsp = vmcb->save.rsp;
