@@ -51,13 +51,14 @@ static void svm_print_features(void)
 }
 
 /*
- * Two pages per CPU. VM_HSAVE_PA is VMRUN's own: it saves the host's
- * RIP, RSP, RAX, RFLAGS, CR0/3/4, EFER, GDTR, IDTR and ES/CS/SS/DS there
- * and restores them at #VMEXIT; software must not touch it. What VMRUN
- * does not restore (FS, GS and their bases, TR, LDTR, KernelGSBase,
- * STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*) the host keeps with VMSAVE into
- * a second page and VMLOAD from it after #VMEXIT: the GS base is this
- * CPU's per-CPU pointer, and the TR its interrupt stacks.
+ * VM_HSAVE_PA is VMRUN's own page: it saves the host's RIP, RSP, RAX,
+ * RFLAGS, CR0/3/4, EFER, GDTR, IDTR and ES/CS/SS/DS there and restores
+ * them at #VMEXIT; software must not touch it. What VMRUN does not restore
+ * (FS, GS and their bases, TR, LDTR, KernelGSBase, STAR/LSTAR/CSTAR/SFMASK,
+ * SYSENTER_*) the host keeps with VMSAVE into a second page and VMLOAD
+ * from it after #VMEXIT: the GS base is this CPU's per-CPU pointer, and
+ * the TR its interrupt stacks. The second page is allocated when the CPU
+ * first gets a vCPU, and freed with the first by disable_cpu.
  */
 static uint64_t host_vmcb_pa[MAX_CPUS];
 
@@ -66,21 +67,28 @@ uint64_t svm_host_vmcb_pa(unsigned cpu)
 	return host_vmcb_pa[cpu];
 }
 
+bool svm_host_vmcb_alloc(unsigned cpu)
+{
+	if (!host_vmcb_pa[cpu]) {
+		uint64_t pa = alloc_frame();
+
+		if (pa == FRAME_NONE)
+			return false;
+		host_vmcb_pa[cpu] = pa;
+	}
+	return true;
+}
+
 static bool alloc_host_save_area(struct percpu *cpu, char *why,
 				 size_t why_size)
 {
-	uint64_t hsave = alloc_frame(), host_vmcb = alloc_frame();
+	uint64_t pa = alloc_frame();
 
-	if (hsave == FRAME_NONE || host_vmcb == FRAME_NONE) {
-		if (hsave != FRAME_NONE)
-			free_frame(hsave);
-		if (host_vmcb != FRAME_NONE)
-			free_frame(host_vmcb);
+	if (pa == FRAME_NONE) {
 		snprintf(why, why_size, "no memory for the host save area");
 		return false;
 	}
-	cpu->hsave_pa = hsave;
-	host_vmcb_pa[cpu->cpu] = host_vmcb;
+	cpu->hsave_pa = pa;
 	return true;
 }
 
@@ -116,8 +124,10 @@ static void svm_disable_cpu(struct percpu *cpu)
 	wrmsr(MSR_VM_HSAVE_PA, 0);
 	free_frame(cpu->hsave_pa);
 	cpu->hsave_pa = 0;
-	free_frame(host_vmcb_pa[cpu->cpu]);
-	host_vmcb_pa[cpu->cpu] = 0;
+	if (host_vmcb_pa[cpu->cpu]) {
+		free_frame(host_vmcb_pa[cpu->cpu]);
+		host_vmcb_pa[cpu->cpu] = 0;
+	}
 	cpu->virt_on = false;
 }
 

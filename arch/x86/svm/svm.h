@@ -108,9 +108,11 @@ struct svm_vcpu {
 					   the guest triple-faulted */
 };
 
-/* The page this CPU VMSAVEs its own FS/GS/TR/LDTR/SYSCALL/SYSENTER state
- * into around VMRUN (svm.c; allocated by enable_cpu). */
+/* The page a CPU VMSAVEs its own FS/GS/TR/LDTR/SYSCALL/SYSENTER state
+ * into around VMRUN (svm.c). svm_host_vmcb_alloc gives the CPU one if it
+ * has none yet (false when memory is out); disable_cpu frees it. */
 uint64_t svm_host_vmcb_pa(unsigned cpu);
+bool svm_host_vmcb_alloc(unsigned cpu);
 
 /* entry.asm: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host,
  * with the guest's GPRs (all but RAX and RSP, which live in the VMCB)

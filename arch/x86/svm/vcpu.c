@@ -223,9 +223,10 @@ bool svm_vcpu_create(struct vcpu *vcpu)
 	svm->vmcb_pa = alloc_or_zero(1);
 	svm->iopm_pa = alloc_or_zero(SVM_IOPM_PAGES);
 	svm->msrpm_pa = alloc_or_zero(SVM_MSRPM_PAGES);
-	if (!svm->vmcb_pa || !svm->iopm_pa || !svm->msrpm_pa) {
-		pr_err("[%s/%u] out of memory for the VMCB and its permission "
-		       "maps\n", name, vcpu->id);
+	if (!svm->vmcb_pa || !svm->iopm_pa || !svm->msrpm_pa ||
+	    !svm_host_vmcb_alloc(this_cpu_id())) {
+		pr_err("[%s/%u] out of memory for the VMCB, its permission "
+		       "maps or the host state page\n", name, vcpu->id);
 		free_backend(vcpu, svm);
 		return false;
 	}
