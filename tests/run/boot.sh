@@ -42,8 +42,47 @@ case_boot() {
 		"smp: {NCPU} of {NCPU} CPUs online"
 		"text RX, rodata R+NX, data RW+NX"
 		"virt: {VIRT}: {VIRT_FEATURES}" "virt: cpu0 APIC ID 0: {VIRT} on"
-		"hv: boot complete")
+		"hv: boot complete"
+		"[hello/0] hello: hello from a test guest"
+		"[hello/0] hello: check entry magic 0x2badb002: ok"
+		"[hello/0] hello: command line 'verbose seed=7'"
+		"[hello/0] hello: verdict: PASS"
+		"[second/0] hello: command line 'x=1'"
+		"[second/0] hello: verdict: PASS"
+		"guest summary:"
+		"  hello            1 tdp       16M  PASS (exit value 0x10)"
+		"  second           2 tdp       16M  PASS (exit value 0x10)"
+		"hv: finished")
 	FORBID=("ERROR:" "WARNING:" "PANIC")
+}
+
+# Guests on every CPU at once: eight VMRUN loops in parallel, each CPU with
+# its own host state page and ASIDs.
+case_guests_smp8() {
+	PATHS=kernel
+	QEMU_SMP=8
+	local g
+	for g in 0 1 2 3 4 5 6 7; do
+		MODULES+=("build/guests/hello.elf name=g$g -- n=$g")
+		EXPECT+=("[g$g/0] hello: command line 'n=$g'"
+			 "[g$g/0] hello: verdict: PASS"
+			 "  g$g               1 tdp       16M  PASS (exit value 0x10)")
+	done
+	EXPECT+=("smp: 8 of 8 CPUs online" "guest summary:" "hv: finished")
+	FORBID=("ERROR:" "WARNING:" "PANIC" "stopped")
+}
+
+# SVM without nested paging: the guest is refused with the reason, the
+# hypervisor goes on and reports it.
+case_guests_no_npt() {
+	PATHS=kernel
+	QEMU_CPU=qemu64
+	MODULES=("build/guests/hello.elf name=hello")
+	EXPECT=("no NPT (shadow paging only)"
+		"ERROR: [hello/0] SVM without nested paging: this guest needs mmu=shadow"
+		"  hello            1 tdp       16M  stopped: vCPU 0 could not be created on cpu0"
+		"hv: finished")
+	FORBID=("PANIC" "hello: verdict")
 }
 
 # Without SVM or VMX in CPUID: the cause, what to do, and a clean stop.
@@ -163,7 +202,7 @@ case_panic() {
 		"Stack trace:" "selftest_run+" "kmain+" "stopped on an error")
 }
 
-CASES="boot smp1 smp2 smp4 smp8 phantom_cpu bench_ipi no_virt no_npt virt_toggle
+CASES="boot guests_smp8 guests_no_npt smp1 smp2 smp4 smp8 phantom_cpu bench_ipi no_virt no_npt virt_toggle
        cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
        write_text exec_data stack_overflow panic"
 [ $# -gt 0 ] && CASES="$*"

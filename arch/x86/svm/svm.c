@@ -12,6 +12,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
+#include "mmu/tdp.h"
 #include "smp/percpu.h"
 #include "virt/virt.h"
 
@@ -47,6 +48,35 @@ static void svm_print_features(void)
 	pr_debug("virt: CPUID 0x8000000A: rev %u, %u ASIDs, EDX 0x%08x, "
 		 "VM_CR 0x%lx\n", svm_caps.revision, svm_caps.nr_asids,
 		 svm_caps.features, (unsigned long)rdmsr(MSR_VM_CR));
+}
+
+/*
+ * VM_HSAVE_PA is VMRUN's own page: it saves the host's RIP, RSP, RAX,
+ * RFLAGS, CR0/3/4, EFER, GDTR, IDTR and ES/CS/SS/DS there and restores
+ * them at #VMEXIT; software must not touch it. What VMRUN does not restore
+ * (FS, GS and their bases, TR, LDTR, KernelGSBase, STAR/LSTAR/CSTAR/SFMASK,
+ * SYSENTER_*) the host keeps with VMSAVE into a second page and VMLOAD
+ * from it after #VMEXIT: the GS base is this CPU's per-CPU pointer, and
+ * the TR its interrupt stacks. The second page is allocated when the CPU
+ * first gets a vCPU, and freed with the first by disable_cpu.
+ */
+static uint64_t host_vmcb_pa[MAX_CPUS];
+
+uint64_t svm_host_vmcb_pa(unsigned cpu)
+{
+	return host_vmcb_pa[cpu];
+}
+
+bool svm_host_vmcb_alloc(unsigned cpu)
+{
+	if (!host_vmcb_pa[cpu]) {
+		uint64_t pa = alloc_frame();
+
+		if (pa == FRAME_NONE)
+			return false;
+		host_vmcb_pa[cpu] = pa;
+	}
+	return true;
 }
 
 static bool alloc_host_save_area(struct percpu *cpu, char *why,
@@ -94,6 +124,10 @@ static void svm_disable_cpu(struct percpu *cpu)
 	wrmsr(MSR_VM_HSAVE_PA, 0);
 	free_frame(cpu->hsave_pa);
 	cpu->hsave_pa = 0;
+	if (host_vmcb_pa[cpu->cpu]) {
+		free_frame(host_vmcb_pa[cpu->cpu]);
+		host_vmcb_pa[cpu->cpu] = 0;
+	}
 	cpu->virt_on = false;
 }
 
@@ -103,4 +137,13 @@ const struct virt_ops svm_ops = {
 	.print_features = svm_print_features,
 	.enable_cpu = svm_enable_cpu,
 	.disable_cpu = svm_disable_cpu,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.inject_exception = svm_inject_exception,
+	.load_mmu_root = svm_load_mmu_root,
+	.flush_guest_tlb = svm_flush_guest_tlb,
+	.dump_state = svm_dump_state,
+	.guest_msr = svm_guest_msr,
+	.tdp_format = &tdp_format_npt,
 };

@@ -87,4 +87,61 @@ size_t svm_caps_format(const struct svm_caps *caps, char *buf, size_t size);
  * the user (naming the firmware setting) into 'why'. */
 bool svm_vm_cr_check(uint64_t vm_cr, char *why, size_t why_size);
 
+/* ---- vCPUs (kernel only: vcpu.c, exit.c, entry.asm) --------------------- */
+
+struct vcpu;
+struct vcpu_regs;
+struct vmcb;
+
+/* What the backend keeps behind vcpu->arch. */
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint64_t iopm_pa;		/* SVM_IOPM_PAGES, all ones */
+	uint64_t msrpm_pa;		/* SVM_MSRPM_PAGES, all ones */
+	uint32_t dirty;			/* VMCB_CLEAN_* areas changed since
+					   the last VMRUN */
+	uint64_t asid_generation;	/* of asid_cpu's ASID pool; 0: none */
+	unsigned asid_cpu;		/* where vcpu->asid was handed out */
+	bool flush_tlb;			/* flush the guest's TLB at next VMRUN */
+	bool shutdown_pending;		/* an injected exception met a #DF:
+					   the guest triple-faulted */
+};
+
+/* The page a CPU VMSAVEs its own FS/GS/TR/LDTR/SYSCALL/SYSENTER state
+ * into around VMRUN (svm.c). svm_host_vmcb_alloc gives the CPU one if it
+ * has none yet (false when memory is out); disable_cpu frees it. */
+uint64_t svm_host_vmcb_pa(unsigned cpu);
+bool svm_host_vmcb_alloc(unsigned cpu);
+
+/* entry.asm: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host,
+ * with the guest's GPRs (all but RAX and RSP, which live in the VMCB)
+ * loaded from and stored back to 'regs'. Called with interrupts off;
+ * returns with interrupts off and GIF set. */
+void svm_vmrun(struct vcpu_regs *regs, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
+
+/* vcpu.c: the vCPU operations of svm_ops. */
+bool svm_vcpu_create(struct vcpu *vcpu);
+void svm_vcpu_destroy(struct vcpu *vcpu);
+void svm_vcpu_run(struct vcpu *vcpu);
+void svm_inject_exception(struct vcpu *vcpu, uint8_t vector,
+			  bool has_error_code, uint32_t error_code);
+void svm_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa);
+void svm_flush_guest_tlb(struct vcpu *vcpu);
+void svm_dump_state(struct vcpu *vcpu);
+bool svm_guest_msr(struct vcpu *vcpu, bool write, uint32_t index,
+		   uint64_t *value, bool *gp);
+
+/* exit.c: after each #VMEXIT, fill vcpu->sregs and vcpu->exit from the
+ * VMCB and queue an event whose delivery the exit interrupted. */
+void svm_decode_exit(struct vcpu *vcpu);
+
+/* exit.c: exits the backend completes itself (SVM instructions in the
+ * guest, INVD, reflected #AC): true when the guest can simply be entered
+ * again without the vendor-neutral code seeing the exit. */
+bool svm_handle_exit_here(struct vcpu *vcpu);
+
+/* exit.c: guest control registers and segments into vcpu->sregs. */
+void svm_read_sregs(struct vcpu *vcpu);
+
 #endif
