@@ -500,7 +500,9 @@ static void do_flushes(struct vmx_vcpu *vmx)
 {
 	enum vmx_status st;
 
-	if (vmx->flush_ept) {
+	/* No root yet: nothing cached for it, and the entry will fail on
+	 * the EPTP with a clear error rather than INVEPT here. */
+	if (vmx->flush_ept && vmx->eptp) {
 		st = vmx_caps.invept_single
 		     ? vmx_invept(INVEPT_SINGLE_CONTEXT, vmx->eptp)
 		     : vmx_invept(INVEPT_ALL_CONTEXT, 0);
