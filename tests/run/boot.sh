@@ -59,6 +59,22 @@ case_boot() {
 		"hv: finished; system halted")
 }
 
+# Processor state under the hypervisor (tests/guest/cpustate): control
+# registers and their emulated writes, MSRs, events delivered across an
+# exit, PAE and long mode in and out, a second vCPU.
+case_guest_cpustate() {
+	MODULES=("build/guests/cpustate.elf name=cpustate vcpus=2 mem=16M -- smp")
+	PATHS=bochs
+	EXPECT=("[cpustate/0] cpustate: check CR0.NE set: ok"
+		"[cpustate/0] cpustate: check CR4.VMXE: #GP: ok"
+		"[cpustate/0] cpustate: check single-step #DB on a fresh stack page: after the right instruction: ok"
+		"[cpustate/0] cpustate: long mode (CR0 writes that flip NE): CR0 0x80000031 CR8 5"
+		"[cpustate/0] cpustate: check vCPU 1 started, ran, knew its index: ok"
+		"[cpustate/0] cpustate: verdict: PASS"
+		"  cpustate         2 tdp       16M  PASS (exit value 0x10)")
+	FORBID=("FAILED" "ERROR:" "WARNING:" "PANIC")
+}
+
 # Without SVM or VMX in CPUID: the cause, what to do, and a clean stop.
 case_no_virt() {
 	QEMU_CPU="qemu64,-svm"
@@ -179,6 +195,7 @@ case_panic() {
 CASES="boot smp1 smp2 smp4 smp8 phantom_cpu bench_ipi no_virt no_npt virt_toggle
        cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
        write_text exec_data stack_overflow panic"
+CASES="$CASES guest_cpustate"
 [ $# -gt 0 ] && CASES="$*"
 
 passed=0 failed=0
