@@ -430,7 +430,7 @@ static bool is_contributory(uint8_t vector)
 /*
  * SDM vol. 3A, 6.15, table 6-5: a contributory fault while delivering a
  * contributory fault, or a contributory fault or #PF while delivering a
- * #PF, is a #DF; any fault while delivering #DF shuts the CPU down. In
+ * #PF, is a #DF; either while delivering #DF shuts the CPU down. In
  * every other case the new exception is delivered and the first is
  * dropped: its instruction has not completed, so it runs again and
  * raises it again if it still applies.
@@ -443,13 +443,14 @@ void vmx_queue_exception(struct vmx_vcpu *vmx, uint8_t vector,
 	if ((old & INTR_INFO_VALID) &&
 	    intr_info_type(old) == INTR_TYPE_HW_EXCEPTION) {
 		uint8_t first = old & INTR_INFO_VECTOR_MASK;
+		bool serious = is_contributory(vector) || vector == 14;
 
-		if (first == 8) {
+		if (first == 8 && serious) {
 			vmx->triple_fault = true;
 			return;
 		}
 		if ((is_contributory(first) && is_contributory(vector)) ||
-		    (first == 14 && (is_contributory(vector) || vector == 14))) {
+		    (first == 14 && serious)) {
 			vector = 8;
 			has_error_code = true;
 			error_code = 0;
