@@ -11,14 +11,17 @@ GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
 		 -T tests/guest/lib/guest.ld
 
 GUEST_NAMES := hello cpuid paging memwalk unassigned triplefault jumpwild \
-	       bench
+	       bench cpustate
 GUEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.c)) \
 		  $(patsubst %.asm,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.asm))
 GUEST_ELFS := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)
 
 # The modules the ISO (and make run) start by default: file, then options.
 DEFAULT_GUEST_MODULES := \
-	"$(BUILD)/guests/hello.elf name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7"
+	"$(BUILD)/guests/hello.elf name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7" \
+	"$(BUILD)/guests/cpuid.elf name=cpuid mem=16M -- seed=7" \
+	"$(BUILD)/guests/paging.elf name=paging mem=32M -- seed=7" \
+	"$(BUILD)/guests/memwalk.elf name=memwalk mem=32M -- seed=7"
 
 $(BUILD)/guest/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -11,34 +11,20 @@
  * before it runs VMXON, never re-INITed afterwards.
  */
 #include "arch/x86/vmx/vmx.h"
+#include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/cpu.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
+#include "mmu/tdp.h"
 #include "smp/percpu.h"
 #include "virt/virt.h"
 
 struct vmx_caps vmx_caps;
 
-enum vmx_status {
-	VMX_SUCCEED,
-	VMX_FAIL_INVALID,	/* CF=1: no current VMCS to hold an error */
-	VMX_FAIL_VALID,		/* ZF=1: error number in the current VMCS */
-};
-
+/* The operand is a memory location holding the region's address. */
 static enum vmx_status vmxon(uint64_t region_pa)
 {
-	bool fail_invalid, fail_valid;
-
-	/* The operand is a memory location holding the region's address. */
-	__asm__ volatile("vmxon %[pa]\n\t"
-			 "setc %[inval]\n\t"
-			 "setz %[val]"
-			 : [inval] "=qm"(fail_invalid), [val] "=qm"(fail_valid)
-			 : [pa] "m"(region_pa)
-			 : "cc", "memory");
-	if (fail_invalid)
-		return VMX_FAIL_INVALID;
-	return fail_valid ? VMX_FAIL_VALID : VMX_SUCCEED;
+	return VMX_INSN_STATUS("vmxon %2", "m"(region_pa));
 }
 
 static void vmxoff(void)
@@ -205,4 +191,13 @@ const struct virt_ops vmx_ops = {
 	.print_features = vmx_print_features,
 	.enable_cpu = vmx_enable_cpu,
 	.disable_cpu = vmx_disable_cpu,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_run = vmx_vcpu_run,
+	.inject_exception = vmx_inject_exception,
+	.load_mmu_root = vmx_load_mmu_root,
+	.flush_guest_tlb = vmx_flush_guest_tlb,
+	.dump_state = vmx_dump_state,
+	.guest_msr = vmx_guest_msr,
+	.tdp_format = &tdp_format_ept,
 };

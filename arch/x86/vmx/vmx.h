@@ -158,4 +158,104 @@ bool vmx_fixed_cr_value(const char *cr_name, uint64_t cur, uint64_t want_set,
 			uint64_t may_set, uint64_t fixed0, uint64_t fixed1,
 			uint64_t *out, char *why, size_t why_size);
 
+/* ---- vCPUs (vcpu.c, exit.c, cr.c, msr.c) --------------------------------- */
+
+struct vcpu;
+struct vcpu_regs;
+
+/* An event for the next VM entry, in the VM-entry interruption-information
+ * layout (vmcs.h INTR_INFO_*); info 0 = none. */
+struct vmx_event {
+	uint32_t info;
+	uint32_t error_code;
+	uint32_t insn_len;	/* software interrupts and exceptions */
+};
+
+/* Guest MSRs that have no VMCS field: SWAPGS and SYSCALL use the real
+ * ones (see msr.c for who owns them when). */
+enum vmx_syscall_msr {
+	VMX_MSR_KERNEL_GS_BASE,
+	VMX_MSR_STAR,
+	VMX_MSR_LSTAR,
+	VMX_MSR_CSTAR,
+	VMX_MSR_SFMASK,
+	VMX_SYSCALL_MSR_COUNT
+};
+
+/* The backend's half of a vCPU (vcpu->arch). */
+struct vmx_vcpu {
+	struct vcpu *vcpu;
+	uint64_t vmcs_pa;
+	unsigned cpu;			/* the physical CPU it lives on */
+	uint16_t vpid;			/* 0: VPID off (every entry flushes) */
+	uint64_t eptp;			/* 0 until load_mmu_root */
+	bool launched;			/* VMRESUME from now on */
+	bool flush_ept, flush_vpid;	/* before the next entry */
+	bool triple_fault;		/* event merging gave up: shut down */
+	uint32_t entry_controls;	/* without "IA-32e mode guest", which
+					   follows the guest's EFER.LMA */
+
+	/* CR0/CR4 bits the host owns; the guest sees its own values of
+	 * these in the read shadows. */
+	uint64_t cr0_mask, cr4_mask;
+	uint64_t guest_cr2;		/* VMX keeps no CR2: entry.asm does */
+	uint8_t cr8;			/* the guest's TPR (no virtual APIC) */
+
+	struct vmx_event event;		/* injected at the next entry */
+	uint64_t rip_at_exit;		/* to see if the host moved RIP */
+
+	uint64_t syscall_msrs[VMX_SYSCALL_MSR_COUNT];
+
+	/* The last exit, raw. */
+	uint32_t exit_reason;
+	uint32_t idt_vectoring_info;
+	uint64_t exit_qualification;
+	uint64_t internal_exits;	/* exits the backend resolved itself */
+};
+
+/* entry.asm: enter the guest with 'regs' (RSP, RIP, RFLAGS are in the
+ * VMCS) and CR2 = *guest_cr2, VMRESUME if 'resume', else VMLAUNCH. On a
+ * VM exit stores the guest's registers and CR2 back and returns
+ * VMX_SUCCEED; if the instruction itself failed, VMX_FAIL_*. */
+int vmx_enter_guest(struct vcpu_regs *regs, uint64_t *guest_cr2,
+		    bool resume);
+void vmx_exit_point(void);	/* the VMCS host RIP; not a C function */
+
+/* vcpu.c: the virt_ops vCPU operations. */
+bool vmx_vcpu_create(struct vcpu *vcpu);
+void vmx_vcpu_destroy(struct vcpu *vcpu);
+void vmx_vcpu_run(struct vcpu *vcpu);
+void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector,
+			  bool has_error_code, uint32_t error_code);
+void vmx_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa);
+void vmx_flush_guest_tlb(struct vcpu *vcpu);
+
+/* exit.c: decode the exit that just happened into vcpu->exit. True if
+ * the backend resolved it itself (the guest can go on at once), false
+ * if the caller must handle it. */
+bool vmx_handle_exit(struct vmx_vcpu *vmx);
+void vmx_dump_state(struct vcpu *vcpu);
+
+/* cr.c: a MOV to/from CR0/CR3/CR4/CR8, CLTS or LMSW that exited. True
+ * when done (emulated, or a fault injected). */
+bool vmx_cr_access(struct vmx_vcpu *vmx);
+/* The guest's view of CR0/CR4: its bits, and the shadow's where the host
+ * owns them. */
+uint64_t vmx_guest_cr0(const struct vmx_vcpu *vmx);
+uint64_t vmx_guest_cr4(const struct vmx_vcpu *vmx);
+
+/* msr.c */
+bool vmx_guest_msr(struct vcpu *vcpu, bool write, uint32_t index,
+		   uint64_t *value, bool *gp);
+/* Make this vCPU's SYSCALL/SWAPGS MSRs the real ones on its CPU. */
+void vmx_load_syscall_msrs(struct vmx_vcpu *vmx);
+/* Give them back to the host (vCPU destroyed). */
+void vmx_put_syscall_msrs(struct vmx_vcpu *vmx);
+
+/* Queue an event for the next entry, merging it with one already queued
+ * as the CPU would (two contributory faults make #DF, a fault while
+ * delivering #DF shuts down). */
+void vmx_queue_exception(struct vmx_vcpu *vmx, uint8_t vector,
+			 bool has_error_code, uint32_t error_code);
+
 #endif
