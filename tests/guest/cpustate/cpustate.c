@@ -34,16 +34,11 @@ const char guest_name[] = "cpustate";
 #define VEC_UD		6
 #define VEC_GP		13
 #define VEC_INT_TEST	0x21
-#define CR0_PE		0x1u
 #define CR0_ET		0x10u
 #define CR0_NE		0x20u
 #define CR0_PG		(1u << 31)
-#define CR4_PSE		0x10u
-#define CR4_PAE		0x20u
 #define CR4_VMXE	(1u << 13)
 #define MSR_SYSENTER_CS	0x174
-#define MSR_PAT		0x277
-#define MSR_EFER	0xc0000080
 #define MSR_STAR	0xc0000081
 #define MSR_LSTAR	0xc0000082
 #define MSR_GS_BASE	0xc0000101
@@ -280,26 +275,10 @@ __asm__(
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static void check(const char *what, bool ok)
+static void cs_check(const char *what, bool ok)
 {
 	guest_printf("cpustate: check %s: %s\n", what, ok ? "ok" : "FAILED");
 	all_ok &= ok;
-}
-
-static uint32_t read_cr0(void)
-{
-	uint32_t v;
-
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static uint32_t read_cr4(void)
-{
-	uint32_t v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
 }
 
 /* Run one instruction; the vector it faulted with, or NO_FAULT. */
@@ -326,14 +305,6 @@ static uint32_t try_wrmsr(uint32_t msr, uint64_t v)
 {
 	return TRY("wrmsr", "c"(msr), "a"((uint32_t)v),
 		   "d"((uint32_t)(v >> 32)));
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
 }
 
 static bool under_hv(void)
@@ -370,17 +341,17 @@ static void check_control_registers(void)
 
 	guest_printf("cpustate: CR0 0x%x CR4 0x%x at entry\n", cr0,
 		     read_cr4());
-	check("CR0 = PE|ET at entry", cr0 == (CR0_PE | CR0_ET));
-	check("CR4 = 0 at entry", read_cr4() == 0);
-	check("CR0.NE set", try_cr0(cr0 | CR0_NE) == NO_FAULT &&
+	cs_check("CR0 = PE|ET at entry", cr0 == (CR0_PE | CR0_ET));
+	cs_check("CR4 = 0 at entry", read_cr4() == 0);
+	cs_check("CR0.NE set", try_cr0(cr0 | CR0_NE) == NO_FAULT &&
 	      read_cr0() == (cr0 | CR0_NE));
-	check("CR0.NE clear", try_cr0(cr0) == NO_FAULT && read_cr0() == cr0);
+	cs_check("CR0.NE clear", try_cr0(cr0) == NO_FAULT && read_cr0() == cr0);
 	/* hv hides VMX, so CR4.VMXE is reserved. Elsewhere the CPU may
 	 * have VMX (and QEMU TCG hangs on the write): not checked. */
 	if (under_hv())
-		check("CR4.VMXE: #GP", try_cr4(CR4_VMXE) == VEC_GP &&
+		cs_check("CR4.VMXE: #GP", try_cr4(CR4_VMXE) == VEC_GP &&
 		      read_cr4() == 0);
-	check("CR4.PSE set", try_cr4(CR4_PSE) == NO_FAULT &&
+	cs_check("CR4.PSE set", try_cr4(CR4_PSE) == NO_FAULT &&
 	      read_cr4() == CR4_PSE);
 	try_cr4(0);
 }
@@ -389,33 +360,33 @@ static void check_instructions(void)
 {
 	uint64_t pa = (uint32_t)scratch;
 
-	check("VMXON: #UD", TRY("vmxon %0", "m"(pa)) == VEC_UD);
-	check("VMREAD: #UD", TRY("vmread %%eax, %%ebx", "a"(0)) == VEC_UD);
-	check("VMPTRST: #UD", TRY("vmptrst %0", "m"(pa)) == VEC_UD);
-	check("INVD goes on", TRY("invd", "a"(0)) == NO_FAULT);
+	cs_check("VMXON: #UD", TRY("vmxon %0", "m"(pa)) == VEC_UD);
+	cs_check("VMREAD: #UD", TRY("vmread %%eax, %%ebx", "a"(0)) == VEC_UD);
+	cs_check("VMPTRST: #UD", TRY("vmptrst %0", "m"(pa)) == VEC_UD);
+	cs_check("INVD goes on", TRY("invd", "a"(0)) == NO_FAULT);
 }
 
 static void check_msrs(void)
 {
-	check("EFER = 0 at entry", rdmsr(MSR_EFER) == 0);
-	check("EFER.SCE|NXE", try_wrmsr(MSR_EFER, 0x801) == NO_FAULT &&
+	cs_check("EFER = 0 at entry", rdmsr(MSR_EFER) == 0);
+	cs_check("EFER.SCE|NXE", try_wrmsr(MSR_EFER, 0x801) == NO_FAULT &&
 	      rdmsr(MSR_EFER) == 0x801);
-	check("EFER reserved bit: #GP", try_wrmsr(MSR_EFER, 0x4) == VEC_GP);
+	cs_check("EFER reserved bit: #GP", try_wrmsr(MSR_EFER, 0x4) == VEC_GP);
 	try_wrmsr(MSR_EFER, 0);
-	check("PAT power-on value", rdmsr(MSR_PAT) == PAT_DEFAULT);
-	check("PAT type 2: #GP", try_wrmsr(MSR_PAT, 0x2) == VEC_GP);
-	check("PAT all WB", try_wrmsr(MSR_PAT, 0x0606060606060606ull) ==
+	cs_check("PAT power-on value", rdmsr(MSR_PAT) == PAT_DEFAULT);
+	cs_check("PAT type 2: #GP", try_wrmsr(MSR_PAT, 0x2) == VEC_GP);
+	cs_check("PAT all WB", try_wrmsr(MSR_PAT, 0x0606060606060606ull) ==
 	      NO_FAULT && rdmsr(MSR_PAT) == 0x0606060606060606ull);
 	try_wrmsr(MSR_PAT, PAT_DEFAULT);
-	check("SYSENTER_CS", try_wrmsr(MSR_SYSENTER_CS, 0x10) == NO_FAULT &&
+	cs_check("SYSENTER_CS", try_wrmsr(MSR_SYSENTER_CS, 0x10) == NO_FAULT &&
 	      rdmsr(MSR_SYSENTER_CS) == 0x10);
-	check("STAR", try_wrmsr(MSR_STAR, 0x0013000800000000ull) ==
+	cs_check("STAR", try_wrmsr(MSR_STAR, 0x0013000800000000ull) ==
 	      NO_FAULT && rdmsr(MSR_STAR) == 0x0013000800000000ull);
-	check("LSTAR not canonical: #GP",
+	cs_check("LSTAR not canonical: #GP",
 	      try_wrmsr(MSR_LSTAR, 0x8000000000000000ull) == VEC_GP);
-	check("KERNEL_GS_BASE", try_wrmsr(MSR_KERNEL_GS, 0x2000) ==
+	cs_check("KERNEL_GS_BASE", try_wrmsr(MSR_KERNEL_GS, 0x2000) ==
 	      NO_FAULT && rdmsr(MSR_KERNEL_GS) == 0x2000);
-	check("GS_BASE", try_wrmsr(MSR_GS_BASE, 0x3000) == NO_FAULT &&
+	cs_check("GS_BASE", try_wrmsr(MSR_GS_BASE, 0x3000) == NO_FAULT &&
 	      rdmsr(MSR_GS_BASE) == 0x3000);
 }
 
@@ -426,21 +397,21 @@ static void check_event_delivery(void)
 
 	trap_count = 0;
 	d = int3_on_stack(0x300000);
-	check("INT3 on a fresh stack page: once, EIP after it",
+	cs_check("INT3 on a fresh stack page: once, EIP after it",
 	      trap_count == 1 && d == 0);
 	trap_count = 0;
 	d = int_n_on_stack(0x310000);
-	check("INT 0x21 on a fresh stack page: once, EIP after it",
+	cs_check("INT 0x21 on a fresh stack page: once, EIP after it",
 	      trap_count == 1 && d == 0);
 	trap_count = 0;
 	__asm__ volatile("mov %%esp, %%ecx\n\tmov $0x320000, %%esp\n\t"
 			 "movl $1f, fixup\n\tud2\n1:\n\tmov %%ecx, %%esp"
 			 : : : "ecx", "memory");
-	check("UD2 on a fresh stack page: #UD once",
+	cs_check("UD2 on a fresh stack page: #UD once",
 	      trap_count == 1 && fault_vector == VEC_UD);
 	trap_count = 0;
 	d = single_step_on_stack(0x330000);
-	check("single-step #DB on a fresh stack page: after the right "
+	cs_check("single-step #DB on a fresh stack page: after the right "
 	      "instruction", trap_count == 1 && d == 0);
 }
 
@@ -456,16 +427,16 @@ static void check_pae(uint32_t cr0_extra, const char *how)
 	try_cr4(CR4_PAE);
 	fault = try_cr0(cr0 | CR0_PG | cr0_extra);
 	guest_printf("cpustate: PAE paging (%s):\n", how);
-	check("  PDPTE with reserved bits: #GP", fault == VEC_GP &&
+	cs_check("  PDPTE with reserved bits: #GP", fault == VEC_GP &&
 	      read_cr0() == cr0);
 	pdpt_pae[3] = 0;
 	fault = try_cr0(cr0 | CR0_PG | cr0_extra);
 	on = read_cr0();
-	check("  on", fault == NO_FAULT && on == (cr0 | CR0_PG | cr0_extra) &&
+	cs_check("  on", fault == NO_FAULT && on == (cr0 | CR0_PG | cr0_extra) &&
 	      *(volatile uint32_t *)0x100000 != 0);
 	try_cr0(cr0);
 	try_cr4(0);
-	check("  off again", read_cr0() == cr0 && read_cr4() == 0);
+	cs_check("  off again", read_cr0() == cr0 && read_cr4() == 0);
 }
 
 static void check_long_mode(uint32_t cr0_extra, const char *how)
@@ -485,14 +456,14 @@ static void check_long_mode(uint32_t cr0_extra, const char *how)
 		     "64-bit mode, 0x%x after\n", res[5], res[1], res[6]);
 	guest_printf("cpustate:   after SWAPGS: GS base 0x%x, "
 		     "KERNEL_GS_BASE 0x%x\n", res[2], res[3]);
-	check("  CR8 written and read", res[0] == 5);
-	check("  EFER.LMA in compatibility mode", res[5] == 0x500);
-	check("  EFER.LMA in 64-bit mode", res[1] == 0x500);
-	check("  SWAPGS swapped the guest's bases",
+	cs_check("  CR8 written and read", res[0] == 5);
+	cs_check("  EFER.LMA in compatibility mode", res[5] == 0x500);
+	cs_check("  EFER.LMA in 64-bit mode", res[1] == 0x500);
+	cs_check("  SWAPGS swapped the guest's bases",
 	      res[2] == 0x1000 && res[3] == 0x7000);
-	check("  CR0", res[4] == (cr0 | CR0_PG | cr0_extra));
-	check("  left: EFER.LMA clear", res[6] == 0x100);
-	check("  back in 32-bit mode", rdmsr(MSR_EFER) == 0 &&
+	cs_check("  CR0", res[4] == (cr0 | CR0_PG | cr0_extra));
+	cs_check("  left: EFER.LMA clear", res[6] == 0x100);
+	cs_check("  back in 32-bit mode", rdmsr(MSR_EFER) == 0 &&
 	      read_cr0() == cr0 && read_cr4() == 0);
 }
 
@@ -529,7 +500,7 @@ static void check_second_vcpu(void)
 			 : "memory");
 	for (uint32_t spins = 0; spins < 100000000 && !ap_flag; spins++)
 		__asm__ volatile("pause");
-	check("vCPU 1 started, ran, knew its index", ret == HC_OK &&
+	cs_check("vCPU 1 started, ran, knew its index", ret == HC_OK &&
 	      ap_flag == 0x111);
 }
 
