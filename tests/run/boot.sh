@@ -195,6 +195,26 @@ case_bench_ipi() {
 		"bench ipi: kick-and-wait of 3 other CPUs:" "hv: boot complete")
 }
 
+# Bad guest modules are refused one by one, with the reason; the good
+# guest still runs to its verdict.
+case_guest_bad_modules() {
+	PATHS="kernel bios"
+	MODULES=("README.md name=notelf"
+		 "build/guests/hello.elf name=colour colour=blue"
+		 "build/guests/hello.elf name=greedy vcpus=8"
+		 "build/guests/hello.elf name=huge mem=3G"
+		 "build/guests/hello.elf name=shadowy mmu=shadow"
+		 "$HELLO")
+	EXPECT=("ERROR: guest notelf: module 0: not an ELF file"
+		"ERROR: guest 1: unknown option 'colour=blue'"
+		"ERROR: guest greedy: needs 8 vCPUs but only 4 CPUs are free; not started"
+		"ERROR: guest huge: needs 3072 MiB of memory but only"
+		"ERROR: guest shadowy: mmu=shadow is not available yet"
+		"[hello/0] hello: verdict: PASS"
+		"  hello            1 tdp       16M  PASS (exit value 0x10)")
+	FORBID=("  notelf " "  colour " "  greedy " "  huge " "PANIC")
+}
+
 case_memory() {
 	OPTS="test=memory"
 	EXPECT=("selftest: allocated all" "selftest memory: PASS")
@@ -222,7 +242,8 @@ case_panic() {
 }
 
 CASES="boot guests_smp8 guests_no_npt smp1 smp2 smp4 smp8 phantom_cpu bench_ipi no_virt no_npt virt_toggle
-       cmdline_unknown serial_com2 no_acpi no_long_mode memory ud pagefault
+       guest_bad_modules cmdline_unknown serial_com2 no_acpi no_long_mode
+       memory ud pagefault
        write_text exec_data stack_overflow panic"
 CASES="$CASES guest_cpustate"
 [ $# -gt 0 ] && CASES="$*"
