@@ -171,7 +171,9 @@ enum guest_walk_result {
  *   atomically (cmpxchg), top level first, and the walk is retried if an
  *   entry changed under it (A bits already set by the abandoned attempt
  *   stay set, as the CPU's would). On a fault nothing is written
- *   (implementations differ there; this one is deterministic).
+ *   (implementations differ there; this one is deterministic; the SDM's
+ *   #PF description sets the PDE's A on a protection fault, see
+ *   docs/mmu-guest-walk.md), and user/writable/nx are false.
  * Not modelled: supervisor protection keys (CR4.PKS), shadow-stack
  * accesses, HLAT, LAM, SGX.
  */
