@@ -10,7 +10,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps loader memslot tdp
+	      vmx_caps svm_caps loader memslot tdp guest_walk_unit
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -27,6 +27,7 @@ memslot_SRCS     := mmu/memslot.c $(HOST_COMMON)
 HOST_MMU         := mmu/tdp.c mmu/memslot.c tests/host/mmu_platform_host.c \
 		    tests/host/tdp_oracle.c
 tdp_SRCS         := $(HOST_MMU) $(HOST_COMMON)
+guest_walk_unit_SRCS := mmu/guest_walk.c $(HOST_COMMON)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
