@@ -10,7 +10,13 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps loader
+	      vmx_caps svm_caps loader ref_walk
+
+# The guest page-table walker against the reference walker (differential,
+# randomized). Built only where mmu/guest_walk.c exists.
+ifneq ($(wildcard mmu/guest_walk.c),)
+HOST_TESTS += guest_walk
+endif
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -23,6 +29,8 @@ cpu_list_SRCS    := smp/cpu_list.c $(HOST_COMMON)
 loader_SRCS      := virt/loader.c kernel/cmdline.c $(HOST_COMMON)
 vmx_caps_SRCS    := arch/x86/vmx/vmx_caps.c $(HOST_COMMON)
 svm_caps_SRCS    := arch/x86/svm/svm_caps.c $(HOST_COMMON)
+ref_walk_SRCS    := tests/host/ref_walk.c
+guest_walk_SRCS  := mmu/guest_walk.c tests/host/ref_walk.c $(HOST_COMMON)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
@@ -46,7 +54,7 @@ $(HOST_BUILD)/tsan/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard smp/*.h 
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_TSAN_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
 
-$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h arch/x86/*/*.h virt/*.h smp/*.h tests/host/*.h)
+$(HOST_BUILD)/test_%: tests/host/test_%.c $$($$*_SRCS) $$(wildcard kernel/*.h arch/x86/*.h arch/x86/*/*.h virt/*.h smp/*.h mmu/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
 
