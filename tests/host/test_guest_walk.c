@@ -22,6 +22,7 @@
  * With no seed given, the fixed seed below runs (make host-test).
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@
 #define RAM_SIZE		(POOL_PAGES * 4096ull)
 #define MAX_DUMPS		10	/* detailed mismatch reports */
 #define MIN_COVERAGE		20	/* each rule must decide this often */
+#define MAX_CALLS_PER_WALK	256	/* more reads or cmpxchgs: looping */
+#define CASE_TIME_LIMIT		30	/* seconds, then report and abort */
 
 #define PTE_P	(1ull << 0)
 #define PTE_A	(1ull << 5)
@@ -113,6 +116,7 @@ static struct {
 	bool race_fired;
 	uint64_t race_gpa, race_value;
 	unsigned entry_size;
+	unsigned calls;			/* callback calls in this walk */
 } ram;
 
 static uint64_t load(uint64_t gpa, unsigned size)
@@ -164,9 +168,21 @@ static bool in_ram(uint64_t gpa, unsigned size)
 	return gpa < RAM_SIZE && size <= RAM_SIZE - gpa;
 }
 
+/* A walker that keeps calling back (retrying forever) is stopped. */
+static bool too_many_calls(uint64_t gpa, unsigned size)
+{
+	if (++ram.calls <= MAX_CALLS_PER_WALK)
+		return false;
+	protocol_error("more than 256 reads and cmpxchgs in one walk "
+		       "(looping?); this one failed", gpa, size);
+	return true;
+}
+
 static int ram_read(void *ctx, uint64_t gpa, void *buf, unsigned size)
 {
 	(void)ctx;
+	if (too_many_calls(gpa, size))
+		return -1;
 	if (size != 4 && size != 8) {
 		protocol_error("read of an odd size", gpa, size);
 		return -1;
@@ -185,6 +201,8 @@ static int ram_cmpxchg(void *ctx, uint64_t gpa, uint64_t *old, uint64_t new,
 	uint64_t now, expected = *old;
 
 	(void)ctx;
+	if (too_many_calls(gpa, size))
+		return -1;
 	if ((size != 4 && size != 8) || gpa % size || !in_ram(gpa, size)) {
 		protocol_error("cmpxchg of an odd size, misaligned or "
 			       "outside RAM", gpa, size);
@@ -483,6 +501,7 @@ static void run_walker(const struct test_case *c, uint64_t gva,
 		       uint32_t access, bool reference, struct outcome *o)
 {
 	ram.nlog = 0;
+	ram.calls = 0;
 	ram.protocol_error[0] = '\0';
 	ram.race_fired = false;
 	memset(o, 0, sizeof(*o));
@@ -885,6 +904,64 @@ static struct {
 	unsigned long pk_faults, id_faults;
 } stats;
 
+/*
+ * Where the run is, so that a crash (a sanitizer report) or a hang in the
+ * walker still says which case to replay.
+ */
+static struct {
+	uint64_t seed;
+	unsigned index, access;
+	bool in_real_walker;
+} current;
+
+static void report_position(const char *what)
+{
+	char line[320];
+	int n = snprintf(line, sizeof(line),
+			 "\ntest_guest_walk: %s in case seed %#llx (case %u), "
+			 "access %u, inside %s\n  replay: HV_SEED=%#llx "
+			 "HV_WALK_CASES=1 HV_WALK_TRACE=1 "
+			 "build/host/test_guest_walk\n", what,
+			 (unsigned long long)current.seed, current.index,
+			 current.access,
+			 current.in_real_walker ? "guest_walk()" : "the test",
+			 (unsigned long long)current.seed);
+
+	if (n > 0 && write(STDOUT_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+static volatile sig_atomic_t hung;
+
+static void on_abort(int sig)
+{
+	report_position(hung ? "no progress for 30 s" :
+			"died (see the report above)");
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	hung = 1;
+	abort();
+}
+
+/* Sanitizer reports end in abort(), so on_abort() can name the case. */
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+
+const char *__asan_default_options(void)
+{
+	return "abort_on_error=1";
+}
+
+const char *__ubsan_default_options(void)
+{
+	return "abort_on_error=1:print_stacktrace=1";
+}
+
 static void one_access(struct test_case *c, unsigned access_index)
 {
 	uint64_t gva = random_gva(c);
@@ -920,9 +997,12 @@ static void one_access(struct test_case *c, unsigned access_index)
 	ram.race = race;
 	ram.race_gpa = race_gpa;
 	ram.race_value = race_value;
+	current.access = access_index;
 	run_walker(c, gva, access, true, &ref);
 	undo_log();
+	current.in_real_walker = true;
 	run_walker(c, gva, access, false, &real);
+	current.in_real_walker = false;
 	ram.race = RACE_NONE;
 	diff = compare(c, &ref, &real, race);
 
@@ -1036,16 +1116,24 @@ static void test_differential(void **state)
 
 	(void)state;
 	memset(&stats, 0, sizeof(stats));
+	signal(SIGABRT, on_abort);
+	signal(SIGALRM, on_alarm);
 	for (unsigned i = 0; i < opt.cases; i++) {
 		memset(&c, 0, sizeof(c));
 		c.seed = case_seed;
 		c.index = i;
+		current.seed = case_seed;
+		current.index = i;
+		current.access = 0;
+		alarm(CASE_TIME_LIMIT);
 		rng_state = splitmix64(case_seed) | 1;
 		random_case(&c);
 		for (unsigned a = 0; a < ACCESSES_PER_CASE; a++)
 			one_access(&c, a);
 		case_seed = splitmix64(case_seed ^ 0x5eed);
 	}
+	alarm(0);
+	signal(SIGABRT, SIG_DFL);
 	print_summary();
 	if (stats.mismatches)
 		fail_msg("%lu of %lu accesses differ from the reference; "
