@@ -563,7 +563,7 @@ static uint64_t ref_after(const struct outcome *ref, const struct outcome *real,
 	return load(granule, 8);
 }
 
-static bool memory_differs(const struct test_case *c, const struct outcome *ref,
+static bool memory_differs(const struct outcome *ref,
 			   const struct outcome *real, uint64_t ignore)
 {
 	const struct outcome *both[2] = { ref, real };
@@ -575,7 +575,6 @@ static bool memory_differs(const struct test_case *c, const struct outcome *ref,
 			if ((ref_after(ref, real, g) ^ load(g, 8)) & ~ignore)
 				return true;
 		}
-	(void)c;
 	return false;
 }
 
@@ -592,7 +591,7 @@ static uint32_t compare(const struct test_case *c, const struct outcome *ref,
 
 	if (real->protocol_error[0])
 		diff |= BIT(F_PROTOCOL);
-	if (memory_differs(c, ref, real, ignore))
+	if (memory_differs(ref, real, ignore))
 		diff |= BIT(F_MEMORY);
 	if (a->levels > GUEST_WALK_MAX_LEVELS)
 		fail_msg("the reference walk has %u levels", a->levels);
@@ -962,6 +961,16 @@ const char *__ubsan_default_options(void)
 	return "abort_on_error=1:print_stacktrace=1";
 }
 
+/* Did this walk change the granule that holds gpa? */
+static bool written_by(const struct outcome *o, uint64_t gpa)
+{
+	for (unsigned i = 0; i < o->nlog; i++)
+		if (o->log[i].gpa == (gpa & ~7ull) &&
+		    o->log[i].before != o->log[i].after)
+			return true;
+	return false;
+}
+
 static void one_access(struct test_case *c, unsigned access_index)
 {
 	uint64_t gva = random_gva(c);
@@ -982,10 +991,8 @@ static void one_access(struct test_case *c, unsigned access_index)
 		run_walker(c, gva, access, true, &ref);
 		undo_log();
 		for (unsigned i = 0; i < ref.walk.levels; i++)
-			for (unsigned j = 0; j < ref.nlog; j++)
-				if (ref.log[j].gpa == (ref.walk.pte_gpa[i] & ~7ull)
-				    && ref.log[j].before != ref.log[j].after)
-					candidates[n++] = i, j = ref.nlog;
+			if (written_by(&ref, ref.walk.pte_gpa[i]))
+				candidates[n++] = i;
 		if (n) {
 			race = RACE_REPLACE;
 			race_gpa = ref.walk.pte_gpa[candidates[below(n)]];
