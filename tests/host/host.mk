@@ -10,7 +10,8 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps loader memslot tdp guest_walk_unit
+	      vmx_caps svm_caps loader memslot tdp guest_walk_unit ref_walk \
+	      guest_walk
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -28,6 +29,8 @@ HOST_MMU         := mmu/tdp.c mmu/memslot.c tests/host/mmu_platform_host.c \
 		    tests/host/tdp_oracle.c
 tdp_SRCS         := $(HOST_MMU) $(HOST_COMMON)
 guest_walk_unit_SRCS := mmu/guest_walk.c $(HOST_COMMON)
+ref_walk_SRCS    := tests/host/ref_walk.c
+guest_walk_SRCS  := mmu/guest_walk.c tests/host/ref_walk.c $(HOST_COMMON)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
