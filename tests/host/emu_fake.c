@@ -171,6 +171,20 @@ void fake_reset16(void)
 	fake.sregs.cr0 = 0x10;
 }
 
+void fake_rearm(void)
+{
+	memset(&fake.regs, 0, sizeof(fake.regs));
+	fake.regs.rip = FAKE_CODE;
+	fake.regs.rflags = 0x2;
+	fake.log_count = 0;
+	fake.fetches = fake.reads = fake.writes = fake.cmpxchgs = 0;
+	fake.fail_enabled = false;
+	fake.ro_page = 0;
+	fake.interfere = 0;
+	fake.ops.cmpxchg = fake_cmpxchg;
+	fake.ctxt.rep_limit = 0;
+}
+
 void fake_free(void)
 {
 	free(fake.ram);

@@ -67,6 +67,11 @@ void fake_reset32(void);
 void fake_reset16(void);
 void fake_free(void);
 
+/* Between runs of a loop: registers zeroed (RIP = FAKE_CODE, RFLAGS
+ * 0x2), counters, log and injections cleared, the cmpxchg callback back;
+ * mode, segment state and memory kept. */
+void fake_rearm(void);
+
 /* Without the cmpxchg callback (read then write). */
 void fake_no_cmpxchg(void);
 
