@@ -801,6 +801,24 @@ static void test_callback_faults(void **state)
 	assert_fault(RUN(0x89, 0x03), EMU_VEC_PF, EMU_PF_WRITE);
 	assert_int_equal(fake.ctxt.fault_linear, FAKE_RAM_SIZE - 2);
 	assert_regs_unchanged(&before);
+
+	/* CMPXCHG and CMPXCHG8B without the callback: the compare is equal
+	 * and the write fails, or the read fails; nothing changes. */
+	fake.regs.rbx = FAKE_DATA;
+	fake.regs.rax = 0;
+	fake.regs.rdx = 0;
+	fake_put(FAKE_DATA, 0, 8);
+	fake.ro_page = FAKE_DATA;
+	before = fake.regs;
+	assert_fault(RUN(0x0f, 0xb1, 0x0b), EMU_VEC_PF, EMU_PF_WRITE);
+	assert_fault(RUN(0x0f, 0xc7, 0x0b), EMU_VEC_PF, EMU_PF_WRITE);
+	assert_regs_unchanged(&before);
+	fake.ro_page = 0;
+	fake.regs.rbx = 0x40000000;
+	before = fake.regs;
+	assert_fault(RUN(0x0f, 0xc7, 0x0b), EMU_VEC_PF, 0);
+	assert_int_equal(fake.ctxt.fault_linear, 0x40000000);
+	assert_regs_unchanged(&before);
 }
 
 static void test_fetch_faults(void **state)
