@@ -3,10 +3,11 @@
  * NOT/NEG and bit-test operations, written from the SDM vol. 2
  * descriptions of each instruction.
  *
- * Flags the SDM leaves undefined get what current Intel and AMD CPUs
- * produce (tests/host/test_emulate_alu.c compares with the host CPU):
- * AND/OR/XOR/TEST clear AF; BT/BTS/BTR/BTC leave OF, SF, AF and PF as
- * they were (and ZF, which the SDM now calls unaffected).
+ * Flags the SDM leaves undefined get what an Intel host CPU was seen to
+ * produce: AND/OR/XOR/TEST clear AF; BT/BTS/BTR/BTC leave OF, SF, AF and
+ * PF as they were (and ZF, which the SDM now calls unaffected).
+ * tests/host/test_emulate_alu.c compares the defined flags with the host
+ * CPU, and checks these choices by hand.
  */
 #include "virt/emulate_internal.h"
 

@@ -424,10 +424,10 @@ static enum emu_result decode_modrm(struct emu_ctxt *ctxt, struct emu_insn *in,
 	in->has_modrm = true;
 	mod = (unsigned)modrm >> 6;
 	rm = (unsigned)modrm & 7;
-	in->modrm_reg = ((unsigned)modrm >> 3) & 7;
-	in->reg = in->modrm_reg | ((in->rex & 0x04) ? 8 : 0);
+	in->modrm_reg = (uint8_t)((modrm >> 3) & 7);
+	in->reg = (uint8_t)(in->modrm_reg | ((in->rex & 0x04) ? 8 : 0));
 	if (mod == 3) {
-		in->rm = rm | ((in->rex & 0x01) ? 8 : 0);
+		in->rm = (uint8_t)(rm | ((in->rex & 0x01) ? 8 : 0));
 		return EMU_DONE;
 	}
 	in->mem = true;

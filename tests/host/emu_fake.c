@@ -8,6 +8,7 @@
 #include "tests/host/emu_fake.h"
 
 struct fake_guest fake;
+char emu_what[160];
 
 /* Where [linear, linear + len) lives: a pointer, or NULL if nowhere. */
 static uint8_t *backing(uint64_t linear, uint64_t len, bool *is_mmio)

@@ -10,7 +10,8 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
-	      vmx_caps svm_caps emulate emulate_alu emulate_string emulate_fuzz
+	      vmx_caps svm_caps emulate emulate_addr emulate_alu emulate_atomic \
+	      emulate_string emulate_fuzz
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -25,7 +26,9 @@ svm_caps_SRCS    := arch/x86/svm/svm_caps.c $(HOST_COMMON)
 EMULATE_SRCS     := virt/emulate.c virt/emulate_decode.c virt/emulate_alu.c \
 		    tests/host/emu_fake.c $(HOST_COMMON)
 emulate_SRCS        := $(EMULATE_SRCS)
+emulate_addr_SRCS   := $(EMULATE_SRCS)
 emulate_alu_SRCS    := $(EMULATE_SRCS)
+emulate_atomic_SRCS := $(EMULATE_SRCS)
 emulate_string_SRCS := $(EMULATE_SRCS)
 emulate_fuzz_SRCS   := $(EMULATE_SRCS)
 
