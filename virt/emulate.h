@@ -79,10 +79,15 @@ struct emu_ctxt {
 	unsigned rep_limit;		/* In: REP iterations per call; 0 means
 					   EMU_REP_MAX */
 
-	/* Out: what was done, for statistics and for the MMU. */
+	/*
+	 * Out: what was done, for statistics and for the MMU. mem_* describe
+	 * the last memory access made (or refused, on #PF): for a
+	 * read-modify-write its write, for REP string instructions the last
+	 * element (for MOVS its write). mem_size 0: no memory was accessed.
+	 */
 	uint8_t insn_len;		/* once decoded (also on EMU_FAULT) */
-	uint64_t mem_linear;		/* the memory operand's address */
-	unsigned mem_size;		/* 0: no memory was accessed */
+	uint64_t mem_linear;
+	unsigned mem_size;
 	bool mem_write;
 	/*
 	 * EMU_DONE with RIP left on this instruction on purpose: a REP
