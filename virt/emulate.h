@@ -1,12 +1,19 @@
 /*
  * x86 instruction emulator for the memory-touching instructions guests
- * use on MMIO and on page tables (portable; tests/host/test_emulate.c).
+ * use on MMIO and on page tables (portable; tests/host/test_emulate*.c,
+ * docs/emulator.md).
  *
  * It decodes one instruction at CS:RIP, computes its memory operand's
  * linear address, performs the access through the caller's callbacks, and
  * updates registers, RFLAGS and RIP. The caller's callbacks turn linear
  * addresses into guest-physical ones and route them to RAM, a device or
  * the unassigned-address behaviour.
+ *
+ * Modes: 16-bit (CS.D = 0), 32-bit (CS.D = 1), 64-bit (CS.L = 1; the
+ * backend reports CS.L only while EFER.LMA is set). Segment limits and
+ * access rights are not checked: 16/32-bit segments are taken as flat
+ * from their base. In 64-bit mode only the FS/GS bases apply and every
+ * access is checked for a canonical address.
  */
 #ifndef VIRT_EMULATE_H
 #define VIRT_EMULATE_H
@@ -23,8 +30,32 @@ enum emu_result {
 				   exception the guest should get */
 };
 
+/* fault_vector values the emulator produces. */
+#define EMU_VEC_UD	6	/* LOCK where not allowed, CMPXCHG8B reg */
+#define EMU_VEC_SS	12	/* non-canonical SS-based address */
+#define EMU_VEC_GP	13	/* non-canonical address, > 15 bytes,
+				   misaligned CMPXCHG16B */
+#define EMU_VEC_PF	14	/* a callback returned -1 */
+
+/*
+ * On EMU_VEC_PF the emulator only knows which access failed: the address
+ * is in fault_linear and fault_error_code holds the W (bit 1) and I/D
+ * (bit 4) bits of a page-fault error code. The caller, which walked the
+ * guest's page tables in its callback, adds P, U/S, RSVD and PK, sets CR2
+ * to fault_linear and injects the #PF (or does what an unassigned
+ * address needs instead).
+ */
+#define EMU_PF_WRITE	(1u << 1)
+#define EMU_PF_FETCH	(1u << 4)
+
+/* REP string instructions run at most this many iterations per call
+ * unless emu_ctxt.rep_limit says otherwise. */
+#define EMU_REP_MAX	64
+
 struct emu_ops {
-	/* Instruction bytes at a linear address: 0 or -1. */
+	/* Instruction bytes at a linear address: 0 or -1. The emulator asks
+	 * for the rest of the page (up to 15 bytes) first and, if that
+	 * fails, for only the bytes it needs. */
 	int (*fetch)(void *opaque, uint64_t linear, void *buf, unsigned len);
 	/* Data at a linear address: 0, or -1 (the access faults). 'size'
 	 * is 1, 2, 4, 8 or 16 and the access is one access for the device. */
@@ -41,19 +72,43 @@ struct emu_ops {
 
 struct emu_ctxt {
 	struct vcpu_regs *regs;		/* GPRs, RIP, RFLAGS: updated in place */
-	const struct vcpu_sregs *sregs;	/* mode (CS.L, CS.D), segment bases */
+	const struct vcpu_sregs *sregs;	/* mode (CS.L, CS.D), segment bases,
+					   CR4.LA57 for the canonical check */
 	const struct emu_ops *ops;
 	void *opaque;
+	unsigned rep_limit;		/* In: REP iterations per call; 0 means
+					   EMU_REP_MAX */
 
-	/* Out: what was done, for statistics and for the MMU. */
-	uint8_t insn_len;
-	uint64_t mem_linear;		/* the memory operand's address */
+	/*
+	 * Out: what was done, for statistics and for the MMU. mem_* describe
+	 * the last memory access made (or refused, on #PF): for a
+	 * read-modify-write its write, for REP string instructions the last
+	 * element (for MOVS its write). mem_size 0: no memory was accessed.
+	 */
+	uint8_t insn_len;		/* once decoded (also on EMU_FAULT) */
+	uint64_t mem_linear;
 	unsigned mem_size;
 	bool mem_write;
+	/*
+	 * EMU_DONE with RIP left on this instruction on purpose: a REP
+	 * string instruction stopped after rep_limit iterations with its
+	 * count (and RSI/RDI) updated, or a LOCK'd update lost its
+	 * compare-exchange race too often. Nothing is half done: entering
+	 * the guest re-executes the rest (and exits again for MMIO), or
+	 * the caller may call emulate_one() again at once.
+	 */
+	bool restart;
 	uint8_t fault_vector;		/* EMU_FAULT: #GP, #SS, #PF, #UD */
 	uint32_t fault_error_code;
+	uint64_t fault_linear;		/* #PF: the address that failed */
 };
 
+/*
+ * Emulate the instruction at CS:RIP. On EMU_FAULT and EMU_UNHANDLED the
+ * registers are as they were, except after some iterations of a REP
+ * string instruction: those are complete (RCX/RSI/RDI count them) and
+ * RIP stays on the instruction, as the CPU leaves them.
+ */
 enum emu_result emulate_one(struct emu_ctxt *ctxt);
 
 #endif

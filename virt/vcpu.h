@@ -26,6 +26,9 @@ struct vcpu_regs {
 struct vcpu_sregs {
 	uint64_t cr0, cr2, cr3, cr4, efer;
 	uint64_t cs_base, ds_base, ss_base;
+	/* ES for string destinations; FS/GS are the only bases that still
+	 * apply in 64-bit mode (the instruction emulator reads them). */
+	uint64_t es_base, fs_base, gs_base;
 	uint16_t cs_sel;
 	bool cs_long;		/* CS.L: 64-bit code */
 	bool cs_db;		/* CS.D/B: 32-bit default operand size */

@@ -11,7 +11,8 @@ HOST_LDLIBS  := -lcmocka -lpthread
 
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
 	      vmx_caps svm_caps loader memslot tdp guest_walk_unit ref_walk \
-	      guest_walk
+	      guest_walk emulate emulate_addr emulate_alu emulate_atomic \
+	      emulate_string emulate_fuzz
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -31,6 +32,14 @@ tdp_SRCS         := $(HOST_MMU) $(HOST_COMMON)
 guest_walk_unit_SRCS := mmu/guest_walk.c $(HOST_COMMON)
 ref_walk_SRCS    := tests/host/ref_walk.c
 guest_walk_SRCS  := mmu/guest_walk.c tests/host/ref_walk.c $(HOST_COMMON)
+EMULATE_SRCS     := virt/emulate.c virt/emulate_decode.c virt/emulate_alu.c \
+		    tests/host/emu_fake.c $(HOST_COMMON)
+emulate_SRCS        := $(EMULATE_SRCS)
+emulate_addr_SRCS   := $(EMULATE_SRCS)
+emulate_alu_SRCS    := $(EMULATE_SRCS)
+emulate_atomic_SRCS := $(EMULATE_SRCS)
+emulate_string_SRCS := $(EMULATE_SRCS)
+emulate_fuzz_SRCS   := $(EMULATE_SRCS)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).

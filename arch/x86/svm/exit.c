@@ -31,6 +31,9 @@ void svm_read_sregs(struct vcpu *vcpu)
 	s->cs_base = save->cs.base;
 	s->ds_base = save->ds.base;
 	s->ss_base = save->ss.base;
+	s->es_base = save->es.base;
+	s->fs_base = save->fs.base;
+	s->gs_base = save->gs.base;
 	s->cs_sel = save->cs.selector;
 	s->cs_long = save->cs.attrib & VMCB_ATTR_L;
 	s->cs_db = save->cs.attrib & VMCB_ATTR_DB;

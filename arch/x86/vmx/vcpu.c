@@ -586,6 +586,9 @@ static void read_guest_state(struct vmx_vcpu *vmx)
 	s->cs_base = vmcs_read(VMCS_GUEST_CS_BASE);
 	s->ds_base = vmcs_read(VMCS_GUEST_DS_BASE);
 	s->ss_base = vmcs_read(VMCS_GUEST_SS_BASE);
+	s->es_base = vmcs_read(VMCS_GUEST_ES_BASE);
+	s->fs_base = vmcs_read(VMCS_GUEST_FS_BASE);
+	s->gs_base = vmcs_read(VMCS_GUEST_GS_BASE);
 	s->cs_sel = (uint16_t)vmcs_read(VMCS_GUEST_CS_SEL);
 	s->cs_long = cs_ar & AR_LONG;
 	s->cs_db = cs_ar & AR_DB;
