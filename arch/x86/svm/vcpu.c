@@ -24,14 +24,6 @@ _Static_assert(offsetof(struct vcpu_regs, rbp) == 48, "entry.asm REGS_RBP");
 _Static_assert(offsetof(struct vcpu_regs, r8) == 64, "entry.asm REGS_R8");
 _Static_assert(offsetof(struct vcpu_regs, r15) == 120, "entry.asm REGS_R15");
 
-#define MSR_SYSENTER_CS		0x174
-#define MSR_SYSENTER_ESP	0x175
-#define MSR_SYSENTER_EIP	0x176
-#define MSR_STAR		0xc0000081
-#define MSR_LSTAR		0xc0000082
-#define MSR_CSTAR		0xc0000083
-#define MSR_SFMASK		0xc0000084
-
 #define EFER_FFXSR		(1ull << 14)
 #define EFER_TCE		(1ull << 15)
 

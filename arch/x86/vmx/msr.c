@@ -19,14 +19,6 @@
 #include "smp/percpu.h"
 #include "virt/vcpu.h"
 
-#define MSR_SYSENTER_CS		0x174
-#define MSR_SYSENTER_ESP	0x175
-#define MSR_SYSENTER_EIP	0x176
-#define MSR_STAR		0xc0000081
-#define MSR_LSTAR		0xc0000082
-#define MSR_CSTAR		0xc0000083
-#define MSR_SFMASK		0xc0000084
-
 static const uint32_t syscall_msr_index[VMX_SYSCALL_MSR_COUNT] = {
 	[VMX_MSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
 	[VMX_MSR_STAR] = MSR_STAR,

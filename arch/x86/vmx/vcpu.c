@@ -36,9 +36,6 @@ _Static_assert(offsetof(struct vcpu_regs, rax) == 0 &&
 	       offsetof(struct vcpu_regs, r15) == 120,
 	       "entry.asm's REGS_* offsets");
 
-#define MSR_SYSENTER_CS		0x174
-#define MSR_SYSENTER_ESP	0x175
-#define MSR_SYSENTER_EIP	0x176
 #define PAT_POWER_ON		0x0007040600070406ull
 #define DR7_POWER_ON		0x400ull
 #define RFLAGS_FIXED		0x2ull
