@@ -5,10 +5,15 @@ set -u
 cd "$(dirname "$0")/../.."
 total_passed=0 total_failed=0
 run_suite() {	# name command...
-	local name=$1 out
+	local name=$1 out log
 	shift
 	echo "== $name =="
-	out=$("$@" 2>&1 | tee /dev/stderr | tail -1)
+	# Not "tee /dev/stderr": with output redirected to a file, that
+	# reopens (and truncates) the file for every suite.
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	out=$(tail -1 "$log")
+	rm -f "$log"
 	local p f
 	p=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
 	f=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
