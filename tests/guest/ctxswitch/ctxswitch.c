@@ -4,7 +4,7 @@
  * 16 address spaces map the same window (8 pages at 0x40000000) to frames
  * of their own, and share the kernel's identity map and a region of global
  * pages through the same page-table pages. MOV to CR3 switches between
- * them round-robin (n=, default 4000 times a mode); after each switch a
+ * them round-robin (n=, default 10000 times a mode and phase); after each switch a
  * few translations are checked (the first word of each frame is a function
  * of its address) and a counter in one frame is incremented, so at the end
  * every frame must hold the count of the writes meant for it. Every 61
@@ -355,11 +355,10 @@ bool guest_test(uint32_t magic, const struct mb1_info *info)
 	(void)magic, (void)info;
 	if (!check((uint32_t)__image_end <= POOL_BASE, "image ends at 0x%x, "
 		   "below 0x%x", (uint32_t)__image_end, POOL_BASE) ||
-	    !check(mb_ram_end() >= IDENTITY_END, "RAM up to 0x%x",
-		   IDENTITY_END))
+	    !check(mb_ram_end() >= USED_END, "RAM up to 0x%x", USED_END))
 		return false;
 	rng_state = (uint32_t)opt_u64("seed", 1) | 1;
-	nr_switches = (unsigned)opt_u64("n", 4000);
+	nr_switches = (unsigned)opt_u64("n", 10000);
 	guest_printf("ctxswitch: platform %s; CPUID: PGE %s, PCID %s, "
 		     "INVPCID %s\n", platform_name(),
 		     cpu_has_pge() ? "yes" : "no", cpu_has_pcid() ? "yes" : "no",

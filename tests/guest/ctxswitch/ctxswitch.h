@@ -14,8 +14,9 @@
 #define IDENTITY_END	0x01000000u	/* 0-16 MiB, supervisor, large pages */
 #define POOL_BASE	0x00800000u	/* page tables */
 #define POOL_PAGES	256u
-#define FRAMES_BASE	0x00c00000u	/* data frames */
-#define FRAMES_END	0x01000000u
+#define FRAMES_BASE	0x00900000u	/* data frames: 9-12 MiB */
+#define FRAMES_END	0x00c00000u
+#define USED_END	FRAMES_END		/* fits in 16 MiB of RAM */
 
 #define ADDR_MASK	0x000ffffffffff000ull
 #define CR3_NOFLUSH	(1ull << 63)

@@ -421,8 +421,7 @@ bool guest_test(uint32_t magic, const struct mb1_info *info)
 	(void)magic, (void)info;
 	if (!check((uint32_t)__image_end <= REF_SRC, "image ends at 0x%x, "
 		   "below 0x%x", (uint32_t)__image_end, REF_SRC) ||
-	    !check(mb_ram_end() >= IDENTITY_END, "RAM up to 0x%x",
-		   IDENTITY_END))
+	    !check(mb_ram_end() >= USED_END, "RAM up to 0x%x", USED_END))
 		return false;
 	guest_printf("mmio: platform %s; MMIO at 0x%x (q35 MMCONFIG, bus 254: "
 		     "no devices)\n", platform_name(), MMIO_GPA);

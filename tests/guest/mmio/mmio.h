@@ -19,6 +19,7 @@
 #define PROBE_RAM	0x00c04000u	/* made read-only / not present */
 #define BOUND_RAM	0x00c05000u	/* the RAM page before an MMIO page */
 #define IDENTITY_END	0x01000000u
+#define USED_END	(BOUND_RAM + 0x1000u)	/* fits in 16 MiB of RAM */
 
 /* Virtual. */
 #define VA_MMIO_4K	0x40000000u	/* 2 pages -> MMIO_GPA */

@@ -78,16 +78,20 @@ static void open_walk(const struct path *p, struct assignment *a)
 
 /* ---- Groups ------------------------------------------------------------ */
 
-static void group_leaf_rights(const struct path *p)
+/* preset: A already set in every entry and D in the leaf. D does not
+ * make a read-only page writable, and the CPU leaves both as they are. */
+static void group_leaf_rights(const struct path *p, bool preset)
 {
 	struct group g;
 	struct assignment a;
 
-	group_start(&g, p, "leaf R/W U/S XD");
+	group_start(&g, p, preset ? "leaf R/W U/S XD, A/D already set" :
+				    "leaf R/W U/S XD");
 	for (unsigned c = 0; c < nr_full_controls; c++) {
 		apply_controls(&full_controls[c]);
 		for (unsigned r = 0; r < rights_combos(); r++) {
 			open_walk(p, &a);
+			a.preset_ad = preset;
 			set_rights(&a.e[p->levels - 1], r);
 			run_all_accesses(&g, p, &a);
 		}
@@ -323,7 +327,8 @@ static void group_ad_sequences(const struct path *p)
 static void run_path(const struct path *p)
 {
 	group_ad_sequences(p);
-	group_leaf_rights(p);
+	group_leaf_rights(p, false);
+	group_leaf_rights(p, true);
 	for (unsigned i = 0; i + 1 < p->levels; i++)
 		if (p->rights[i])
 			group_upper_rights(p, i);

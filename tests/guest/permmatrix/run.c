@@ -329,6 +329,8 @@ static uint64_t compose(const struct path *p, unsigned i,
 	}
 	if (i == p->levels - 1)
 		v |= (uint64_t)e->pkey << 59;
+	if (a->preset_ad && p->rights[i])
+		v |= PTE_A | (i == p->levels - 1 ? PTE_D : 0);
 	return v;
 }
 
@@ -416,8 +418,8 @@ static const char *judge(const struct path *p, const struct pm_case *pc,
 		}
 		if (o->memory != sentinel)
 			return "a faulting write changed memory";
-		if (o->after[leaf] & PTE_D)
-			return "D set in the leaf by a faulting access";
+		if ((o->after[leaf] ^ before[leaf]) & PTE_D)
+			return "D changed in the leaf by a faulting access";
 		return NULL;
 	}
 	if (pc->kind == PM_READ && o->value != TEST_MARKER)
@@ -433,9 +435,11 @@ static const char *judge(const struct path *p, const struct pm_case *pc,
 		if (i != leaf && (o->after[i] & PTE_D) != (before[i] & PTE_D))
 			return "bit 6 changed in a non-leaf entry";
 	}
-	if (!!(o->after[leaf] & PTE_D) != (pc->kind == PM_WRITE))
+	if (!!(o->after[leaf] & PTE_D) !=
+	    (pc->kind == PM_WRITE || !!(before[leaf] & PTE_D)))
 		return pc->kind == PM_WRITE ? "D not set in the leaf by a write"
-					    : "D set in the leaf without a write";
+		       : before[leaf] & PTE_D ? "D cleared in the leaf"
+					      : "D set in the leaf without a write";
 	return NULL;
 }
 

@@ -27,6 +27,8 @@ struct path {
 struct assignment {
 	struct pm_entry e[4];
 	uint64_t extra[4];		/* reserved or ignored bits to add */
+	bool preset_ad;			/* A already set in every entry, D in
+					   the leaf */
 };
 
 struct group {

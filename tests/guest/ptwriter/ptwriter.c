@@ -432,8 +432,8 @@ bool guest_test(uint32_t magic, const struct mb1_info *info)
 	(void)magic, (void)info;
 	if (!check((uint32_t)__image_end <= POOL_BASE, "image ends at 0x%x, "
 		   "below 0x%x", (uint32_t)__image_end, POOL_BASE) ||
-	    !check(mb_ram_end() >= IDENTITY_END, "RAM up to 0x%x (ends at "
-		   "0x%llx)", IDENTITY_END, mb_ram_end()))
+	    !check(mb_ram_end() >= USED_END, "RAM up to 0x%x (ends at "
+		   "0x%llx)", USED_END, mb_ram_end()))
 		return false;
 	rng_state = (uint32_t)opt_u64("seed", 1) | 1;
 	nr_ops = (unsigned)opt_u64("n", 4000);

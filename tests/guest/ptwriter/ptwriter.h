@@ -5,13 +5,14 @@
 
 #include "tests/guest/lib/guest.h"
 
-/* Guest-physical layout (the hypervisor's runner gives 32 MiB). */
-#define IDENTITY_END	0x01400000u	/* 0-20 MiB, supervisor, large pages */
+/* Guest-physical layout: all below USED_END, in 16 MiB of RAM. */
+#define IDENTITY_END	0x01000000u	/* 0-16 MiB, supervisor, large pages */
 #define POOL_BASE	0x00800000u	/* page tables: 8-9 MiB */
 #define POOL_PAGES	256u
-#define FRAMES_BASE	0x00c00000u	/* data frames: 12-16 MiB */
-#define FRAMES_END	0x01000000u
-#define MODEL_BASE	0x01000000u	/* expected contents: 16 MiB on */
+#define FRAMES_BASE	0x00900000u	/* data frames: 9-12 MiB */
+#define FRAMES_END	0x00c00000u
+#define MODEL_BASE	0x00c00000u	/* expected contents: 384 KiB */
+#define USED_END	(MODEL_BASE + NR_SPACES * NR_PAGES * 4096u)
 
 /* The data pages: group A in one page table, group B (the one whose table
  * is recycled) in another; RECYCLE_VA maps that table as data. */
