@@ -8,7 +8,7 @@ void lm_enter(uint32_t pml4, uint32_t efer_bits, uint32_t cr0_bits);
 void lm_leave(void);
 
 static uint8_t pool[POOL_PAGES][4096] __attribute__((aligned(4096)));
-static uint32_t pool_base = 0;		/* 0: the static pool */
+static uint32_t pool_base;		/* 0: the static pool */
 static unsigned pool_pages = POOL_PAGES;
 static unsigned pool_used;
 
