@@ -1,6 +1,7 @@
 # Test guests: 32-bit multiboot1 kernels (elf32-i386, loaded at 1 MiB), so
 # the same image boots on bare QEMU (-kernel) and under the hypervisor.
-# Each guest is tests/guest/NAME/*.c linked with the runtime in lib/.
+# Each guest is tests/guest/NAME/*.c and *.asm linked with the runtime in
+# lib/.
 
 GUEST_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -g -ffreestanding \
 		-fno-stack-protector -fno-pic -fno-pie -mgeneral-regs-only \
@@ -11,7 +12,7 @@ GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
 		 -T tests/guest/lib/guest.ld
 
 GUEST_NAMES := hello cpuid paging memwalk unassigned triplefault jumpwild \
-	       bench cpustate
+	       bench cpustate permmatrix ptwriter ctxswitch mmio
 GUEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.c)) \
 		  $(patsubst %.asm,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.asm))
 GUEST_ELFS := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)
@@ -40,7 +41,8 @@ $(BUILD)/guest/tests/guest/lib/traps32.o $(BUILD)/guest/tests/guest/lib/long64.o
 
 # One link rule per guest: its own objects plus the runtime.
 define GUEST_template
-$(1)_GUEST_OBJS := $$(patsubst %.c,$$(BUILD)/guest/%.o,$$(wildcard tests/guest/$(1)/*.c))
+$(1)_GUEST_OBJS := $$(patsubst %.c,$$(BUILD)/guest/%.o,$$(wildcard tests/guest/$(1)/*.c)) \
+		   $$(patsubst %.asm,$$(BUILD)/guest/%.o,$$(wildcard tests/guest/$(1)/*.asm))
 $$(BUILD)/guests/$(1).elf: $$($(1)_GUEST_OBJS) $$(GUEST_LIB_OBJS) tests/guest/lib/guest.ld
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"

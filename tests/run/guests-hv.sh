@@ -19,9 +19,10 @@ mkdir -p "$WORK"
 
 # Groups: well-behaved and misbehaving guests share a boot, so a stopped VM
 # is seen not to disturb the others.
-QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench")
+QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench"
+	     "permmatrix ptwriter ctxswitch mmio")
 BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
-	      "jumpwild bench")
+	      "jumpwild bench" "permmatrix ptwriter" "ctxswitch mmio")
 
 declare -A ARGS SECS WANT_HV WANT_BARE
 declare -A LINES FORBIDS	# newline-separated lists

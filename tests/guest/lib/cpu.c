@@ -51,3 +51,39 @@ unsigned cpu_phys_addr_bits(void)
 		return cpuid(0x80000008u, 0).eax & 0xff;
 	return 36;
 }
+
+static bool leaf7_bit(unsigned reg, unsigned bit)
+{
+	struct cpuid_regs r;
+
+	if (cpuid(0, 0).eax < 7)
+		return false;
+	r = cpuid(7, 0);
+	return (reg == 'b' ? r.ebx : r.ecx) >> bit & 1;
+}
+
+bool cpu_has_pge(void)		{ return cpuid(1, 0).edx >> 13 & 1; }
+bool cpu_has_pcid(void)		{ return cpuid(1, 0).ecx >> 17 & 1; }
+bool cpu_has_smep(void)		{ return leaf7_bit('b', 7); }
+bool cpu_has_invpcid(void)	{ return leaf7_bit('b', 10); }
+bool cpu_has_smap(void)		{ return leaf7_bit('b', 20); }
+bool cpu_has_pku(void)		{ return leaf7_bit('c', 3); }
+
+void cpu_brand(char buf[49])
+{
+	char raw[49];
+	unsigned skip = 0;
+
+	buf[0] = 0;
+	if (max_ext_leaf() < 0x80000004u)
+		return;
+	for (unsigned i = 0; i < 3; i++) {
+		struct cpuid_regs r = cpuid(0x80000002u + i, 0);
+
+		memcpy(raw + 16 * i, &r, 16);
+	}
+	raw[48] = 0;
+	while (raw[skip] == ' ')
+		skip++;
+	memcpy(buf, raw + skip, 49 - skip);
+}

@@ -12,6 +12,13 @@
 #define CR0_PG		(1u << 31)
 #define CR4_PSE		(1u << 4)
 #define CR4_PAE		(1u << 5)
+#define CR4_PGE		(1u << 7)
+#define CR4_PCIDE	(1u << 17)
+#define CR4_SMEP	(1u << 20)
+#define CR4_SMAP	(1u << 21)
+#define CR4_PKE		(1u << 22)
+
+#define EFLAGS_AC	(1u << 18)
 
 #define MSR_TSC		0x00000010u
 #define MSR_PAT		0x00000277u
@@ -48,6 +55,15 @@ bool cpu_has_pae(void);		/* 1 EDX bit 6 */
 bool cpu_has_long_mode(void);	/* 0x80000001 EDX bit 29 */
 bool cpu_has_1g_pages(void);	/* 0x80000001 EDX bit 26 */
 unsigned cpu_phys_addr_bits(void);	/* 0x80000008 EAX[7:0], or 36 */
+bool cpu_has_pge(void);		/* 1 EDX bit 13 */
+bool cpu_has_pcid(void);	/* 1 ECX bit 17 */
+bool cpu_has_smep(void);	/* 7.0 EBX bit 7 */
+bool cpu_has_invpcid(void);	/* 7.0 EBX bit 10 */
+bool cpu_has_smap(void);	/* 7.0 EBX bit 20 */
+bool cpu_has_pku(void);		/* 7.0 ECX bit 3 */
+/* The brand string of leaves 0x80000002-4 (leading blanks dropped), or
+ * "" without them, into buf[49]. */
+void cpu_brand(char buf[49]);
 
 static inline uint64_t rdmsr(uint32_t msr)
 {

@@ -8,6 +8,8 @@ void lm_enter(uint32_t pml4, uint32_t efer_bits, uint32_t cr0_bits);
 void lm_leave(void);
 
 static uint8_t pool[POOL_PAGES][4096] __attribute__((aligned(4096)));
+static uint32_t pool_base;		/* 0: the static pool */
+static unsigned pool_pages = POOL_PAGES;
 static unsigned pool_used;
 
 /* The geometry of each mode: levels, bits per level, entry width. */
@@ -38,18 +40,43 @@ const char *paging_mode_name(enum paging_mode mode)
 
 static uint32_t pool_alloc(void)
 {
-	if (pool_used == POOL_PAGES)
+	uint32_t page;
+
+	if (pool_used == pool_pages)
 		return 0;
-	memset(pool[pool_used], 0, 4096);
-	return (uint32_t)pool[pool_used++];
+	page = (pool_base ? pool_base : (uint32_t)pool) + pool_used++ * 4096;
+	memset((void *)page, 0, 4096);
+	return page;
+}
+
+uint32_t pt_alloc_page(void)
+{
+	return pool_alloc();
+}
+
+void pt_pool_set(uint32_t base, unsigned pages)
+{
+	pool_base = base;
+	pool_pages = base ? pages : POOL_PAGES;
+	pool_used = 0;
+}
+
+unsigned pt_pool_free(void)
+{
+	return pool_pages - pool_used;
+}
+
+bool pt_init_another(struct page_table *pt, enum paging_mode mode)
+{
+	pt->mode = mode;
+	pt->root = geometry(mode).levels ? pool_alloc() : 0;
+	return pt->root != 0;
 }
 
 bool pt_init(struct page_table *pt, enum paging_mode mode)
 {
 	pool_used = 0;
-	pt->mode = mode;
-	pt->root = geometry(mode).levels ? pool_alloc() : 0;
-	return pt->root != 0;
+	return pt_init_another(pt, mode);
 }
 
 static unsigned shift_of(const struct pt_geometry *g, unsigned level)

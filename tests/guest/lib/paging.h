@@ -59,6 +59,17 @@ const char *paging_mode_name(enum paging_mode mode);
  * exists at a time (enough for tests, and nothing leaks). */
 bool pt_init(struct page_table *pt, enum paging_mode mode);
 
+/* Several tables at once (ctxswitch, ptwriter). pt_pool_set() puts the
+ * pool in caller memory: pages 4K pages at base, which must be
+ * identity-mapped whenever tables are built or read with paging on (base
+ * 0: back to the static pool); it empties the pool. pt_init_another()
+ * starts one more table and keeps the others; pt_alloc_page() hands out a
+ * zeroed page of the pool (0 when it is empty). */
+void pt_pool_set(uint32_t base, unsigned pages);
+bool pt_init_another(struct page_table *pt, enum paging_mode mode);
+uint32_t pt_alloc_page(void);
+unsigned pt_pool_free(void);
+
 /* Map one page of size (4K; 4M in 32-bit mode; 2M in PAE/long; 1G in long
  * mode) at va to pa with flags (PTE_P is not implied). Creates missing
  * tables; fails on a misaligned address, a size the mode lacks, NX in

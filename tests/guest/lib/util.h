@@ -19,6 +19,17 @@ uint64_t udiv64(uint64_t n, uint32_t d, uint32_t *rem);
 
 void sort_u32(uint32_t *v, size_t n);
 
+/* A small pseudo-random generator (xorshift32): state must not be 0. */
+static inline uint32_t xorshift32(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *state = x;
+}
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
