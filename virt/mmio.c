@@ -9,23 +9,143 @@
 #include "kernel/string.h"
 #include "virt/emulate.h"
 #include "virt/exits.h"
-#include "virt/guest_walk.h"
+#include "arch/x86/cpu.h"
+#include "mmu/guest_walk.h"
 #include "virt/virt.h"
 #include "virt/vm.h"
 
-/* Split at page boundaries: each piece is RAM or not on its own. */
-static int access(struct vcpu *vcpu, uint64_t linear, void *buf,
-		  unsigned size, bool write)
+/* One emulated instruction's view of the guest's paging. */
+struct mmio_access {
+	struct vcpu *vcpu;
+	struct guest_paging paging;
+	uint32_t pf_error_code;		/* a #PF the walker found */
+	uint64_t pf_linear;
+	bool pf;
+	bool mem_error;
+};
+
+static int walk_read(void *ctx, uint64_t gpa, void *buf, unsigned size)
 {
+	struct vcpu *vcpu = ctx;
+
+	return vm_read_gpa(vcpu->vm, gpa, buf, size) ? 0 : -1;
+}
+
+/* A/D updates: atomic, as the CPU's are, against the guest's own writes
+ * from its other vCPUs. */
+static int walk_cmpxchg(void *ctx, uint64_t gpa, uint64_t *old, uint64_t new,
+			unsigned size)
+{
+	struct vcpu *vcpu = ctx;
+	void *hva = vm_gpa_to_hva(vcpu->vm, gpa, size);
+	bool swapped;
+
+	if (!hva)
+		return -1;
+	if (size == 4) {
+		uint32_t expected = (uint32_t)*old;
+
+		swapped = __atomic_compare_exchange_n((uint32_t *)hva, &expected,
+						      (uint32_t)new, false,
+						      __ATOMIC_SEQ_CST,
+						      __ATOMIC_SEQ_CST);
+		*old = expected;
+	} else {
+		swapped = __atomic_compare_exchange_n((uint64_t *)hva, old, new,
+						      false, __ATOMIC_SEQ_CST,
+						      __ATOMIC_SEQ_CST);
+	}
+	return swapped ? 0 : 1;
+}
+
+static const struct guest_mem_ops walk_mem = {
+	.read = walk_read,
+	.cmpxchg = walk_cmpxchg,
+};
+
+/*
+ * PAE PDPTEs as the CPU that runs the guest uses them. Under nested paging
+ * they are read from guest memory during the walk (AMD NPT does so; QEMU's
+ * TCG even sets the accessed bit there, a reserved bit of a PDPTE), so the
+ * entries in memory, with the bits a walk may set cleared, are the ones
+ * that translated the guest's access: the strict load (a #GP at MOV CR3)
+ * belongs to shadow paging, where the hypervisor itself loads CR3.
+ */
+static void load_pdptes(struct vcpu *vcpu, struct guest_paging *p)
+{
+	const uint64_t walk_set_bits = (1ull << 5) | (1ull << 6);
+	uint64_t pdptes[4];
+
+	if (guest_load_pdptes(p, &walk_mem, vcpu) == PDPTE_LOAD_OK ||
+	    !vm_read_gpa(vcpu->vm, p->cr3 & 0xffffffe0ull, pdptes,
+			 sizeof(pdptes)))
+		return;
+	for (unsigned i = 0; i < 4; i++)
+		pdptes[i] &= ~walk_set_bits;
+	if (guest_pdptes_valid(p, pdptes))
+		for (unsigned i = 0; i < 4; i++)
+			p->pdptes[i] = pdptes[i];
+}
+
+/*
+ * The paging state for the walker. PKRU is taken as 0 (all keys allowed;
+ * the guest's PKRU is not saved by the backends yet): documented in
+ * docs/emulator.md.
+ */
+static void paging_of(struct vcpu *vcpu, struct guest_paging *p)
+{
+	const struct vcpu_sregs *s = &vcpu->sregs;
+	uint32_t ext = cpuid_max_ext();
+
+	*p = (struct guest_paging){
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+		.rflags_ac = vcpu->regs.rflags & (1u << 18),
+		.maxphyaddr = ext >= 0x80000008 ? cpuid(0x80000008).eax & 0xff : 36,
+		.gbpages = cpu_has_1g_pages(),
+	};
+	if ((s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA))
+		load_pdptes(vcpu, p);
+}
+
+/* Linear to guest-physical for one access, with the rights checks and the
+ * A/D updates the CPU would make. */
+static int translate(struct mmio_access *a, uint64_t linear, uint32_t access,
+		     uint64_t *gpa)
+{
+	struct guest_walk walk;
+
+	if (a->vcpu->sregs.cpl == 3)
+		access |= ACCESS_USER;
+	switch (guest_walk(&a->paging, linear, access, &walk_mem, a->vcpu,
+			   &walk)) {
+	case WALK_OK:
+		*gpa = walk.gpa;
+		return 0;
+	case WALK_FAULT:
+		a->pf = true;
+		a->pf_error_code = walk.error_code;
+		a->pf_linear = linear;
+		return -1;
+	default:
+		a->mem_error = true;
+		return -1;
+	}
+}
+
+/* Split at page boundaries: each piece is RAM or not on its own. */
+static int access(struct mmio_access *a, uint64_t linear, void *buf,
+		  unsigned size, uint32_t kind)
+{
+	bool write = kind & ACCESS_WRITE;
 	uint8_t *p = buf;
 
 	while (size) {
 		unsigned chunk = MIN(size, 4096 - (unsigned)(linear & 4095));
 		uint64_t gpa;
 
-		if (!guest_translate(vcpu, linear, &gpa))
+		if (translate(a, linear, kind, &gpa))
 			return -1;
-		void *hva = vm_gpa_to_hva(vcpu->vm, gpa, chunk);
+		void *hva = vm_gpa_to_hva(a->vcpu->vm, gpa, chunk);
 
 		if (hva && write)
 			memcpy(hva, p, chunk);
@@ -40,18 +160,18 @@ static int access(struct vcpu *vcpu, uint64_t linear, void *buf,
 
 static int emu_fetch(void *opaque, uint64_t linear, void *buf, unsigned len)
 {
-	return access(opaque, linear, buf, len, false);
+	return access(opaque, linear, buf, len, ACCESS_FETCH);
 }
 
 static int emu_read(void *opaque, uint64_t linear, void *buf, unsigned size)
 {
-	return access(opaque, linear, buf, size, false);
+	return access(opaque, linear, buf, size, 0);
 }
 
 static int emu_write(void *opaque, uint64_t linear, const void *buf,
 		     unsigned size)
 {
-	return access(opaque, linear, (void *)buf, size, true);
+	return access(opaque, linear, (void *)buf, size, ACCESS_WRITE);
 }
 
 static const struct emu_ops mmio_ops = {
@@ -64,30 +184,37 @@ static const struct emu_ops mmio_ops = {
 
 bool handle_mmio(struct vcpu *vcpu)
 {
+	struct mmio_access a = { .vcpu = vcpu };
 	struct emu_ctxt ctxt = {
 		.regs = &vcpu->regs,
 		.sregs = &vcpu->sregs,
 		.ops = &mmio_ops,
-		.opaque = vcpu,
+		.opaque = &a,
 	};
 	char why[128];
 
+	paging_of(vcpu, &a.paging);
 	switch (emulate_one(&ctxt)) {
 	case EMU_DONE:
 		return true;
 	case EMU_FAULT:
-		/* The hardware just translated this access, so a page-table
-		 * miss here means the guest changed its tables under us:
-		 * not worth a guessed #PF. #GP/#SS/#UD are exact. */
-		if (ctxt.fault_vector != 14) {
+		/* A #PF from the walker, exact (error code and CR2), as the
+		 * CPU would raise it for this operand; #GP/#SS/#UD from the
+		 * emulator's own checks. */
+		if (a.pf) {
+			virt->set_cr2(vcpu, a.pf_linear);
+			virt->inject_exception(vcpu, 14, true, a.pf_error_code);
+			return true;
+		}
+		if (!a.mem_error && ctxt.fault_vector != 14) {
 			virt->inject_exception(vcpu, ctxt.fault_vector,
 					       ctxt.fault_vector != 6,
 					       ctxt.fault_error_code);
 			return true;
 		}
-		snprintf(why, sizeof(why), "guest page tables changed under an "
-			 "emulated access at 0x%lx",
-			 (unsigned long)vcpu->exit.npf.gpa);
+		snprintf(why, sizeof(why), "the guest's page tables for an "
+			 "emulated access lie outside its RAM (unassigned "
+			 "address 0x%lx)", (unsigned long)vcpu->exit.npf.gpa);
 		break;
 	case EMU_UNHANDLED:
 	default:

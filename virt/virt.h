@@ -75,6 +75,10 @@ struct virt_ops {
 	void (*inject_exception)(struct vcpu *vcpu, uint8_t vector,
 				 bool has_error_code, uint32_t error_code);
 
+	/* Set the guest's CR2, for a #PF the hypervisor injects (the CPU
+	 * sets CR2 only for faults it raises itself). */
+	void (*set_cr2)(struct vcpu *vcpu, uint64_t cr2);
+
 	/* Use this nested-paging root (NPT CR3 / EPT pointer) from the next
 	 * entry on. */
 	void (*load_mmu_root)(struct vcpu *vcpu, uint64_t root_hpa);

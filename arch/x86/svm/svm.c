@@ -141,6 +141,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,
+	.set_cr2 = svm_set_cr2,
 	.load_mmu_root = svm_load_mmu_root,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.dump_state = svm_dump_state,

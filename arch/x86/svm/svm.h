@@ -124,6 +124,7 @@ void svm_vmrun(struct vcpu_regs *regs, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
 bool svm_vcpu_create(struct vcpu *vcpu);
 void svm_vcpu_destroy(struct vcpu *vcpu);
 void svm_vcpu_run(struct vcpu *vcpu);
+void svm_set_cr2(struct vcpu *vcpu, uint64_t cr2);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector,
 			  bool has_error_code, uint32_t error_code);
 void svm_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa);

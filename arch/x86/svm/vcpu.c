@@ -307,6 +307,14 @@ static bool is_contributory(uint8_t vector)
  * those on a #DF is a shutdown. Other pairs: the new exception is taken
  * (the older fault comes back when its instruction runs again).
  */
+void svm_set_cr2(struct vcpu *vcpu, uint64_t cr2)
+{
+	struct svm_vcpu *svm = vcpu->arch;
+
+	svm->vmcb->save.cr2 = cr2;
+	vcpu->sregs.cr2 = cr2;
+}
+
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector,
 			  bool has_error_code, uint32_t error_code)
 {

@@ -461,6 +461,15 @@ void vmx_queue_exception(struct vmx_vcpu *vmx, uint8_t vector,
 	};
 }
 
+/* The entry stub loads the guest's CR2 from here (VMX keeps none). */
+void vmx_set_cr2(struct vcpu *vcpu, uint64_t cr2)
+{
+	struct vmx_vcpu *vmx = vcpu->arch;
+
+	vmx->guest_cr2 = cr2;
+	vcpu->sregs.cr2 = cr2;
+}
+
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector,
 			  bool has_error_code, uint32_t error_code)
 {

@@ -195,6 +195,7 @@ const struct virt_ops vmx_ops = {
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
 	.inject_exception = vmx_inject_exception,
+	.set_cr2 = vmx_set_cr2,
 	.load_mmu_root = vmx_load_mmu_root,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.dump_state = vmx_dump_state,

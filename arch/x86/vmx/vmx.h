@@ -225,6 +225,7 @@ void vmx_exit_point(void);	/* the VMCS host RIP; not a C function */
 bool vmx_vcpu_create(struct vcpu *vcpu);
 void vmx_vcpu_destroy(struct vcpu *vcpu);
 void vmx_vcpu_run(struct vcpu *vcpu);
+void vmx_set_cr2(struct vcpu *vcpu, uint64_t cr2);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector,
 			  bool has_error_code, uint32_t error_code);
 void vmx_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa);
