@@ -78,6 +78,13 @@ void *mmu_alloc_table(uint64_t *hpa)
 	return page;
 }
 
+/* Host "physical" addresses are pointers: the simulated CPU of the shadow
+ * tests does not care where the PAE root lies. */
+void *mmu_alloc_table_below_4g(uint64_t *hpa)
+{
+	return mmu_alloc_table(hpa);
+}
+
 void mmu_free_table(uint64_t hpa)
 {
 	mock_assert(hpa != 0 && hpa % TABLE_SIZE == 0, "table hpa aligned",
