@@ -38,7 +38,8 @@ HOST_SHADOW      := mmu/shadow.c mmu/shadow_page.c mmu/shadow_rmap.c \
 		    tests/host/mmu_platform_host.c tests/host/ref_walk.c \
 		    tests/host/shadow_sim.c
 shadow_SRCS      := $(HOST_SHADOW) $(HOST_COMMON)
-shadow_prop_SRCS := $(HOST_SHADOW) $(HOST_COMMON)
+shadow_prop_SRCS := $(HOST_SHADOW) tests/host/shadow_oracle.c \
+		    tests/host/shadow_guest.c $(HOST_COMMON)
 EMULATE_SRCS     := virt/emulate.c virt/emulate_decode.c virt/emulate_alu.c \
 		    tests/host/emu_fake.c $(HOST_COMMON)
 emulate_SRCS        := $(EMULATE_SRCS)
