@@ -439,8 +439,7 @@ void shadow_zap_all(struct shadow_mmu *mmu)
 
 void shadow_memslots_changed(struct shadow_mmu *mmu, bool removed)
 {
-	uint64_t generation = __atomic_load_n(&mmu->slots->generation,
-					      __ATOMIC_ACQUIRE);
+	uint64_t generation = shadow_slots_generation(mmu);
 	bool wrapped = (generation >> SHADOW_MMIO_GEN_BITS) !=
 		       (mmu->mmio_gen_seen >> SHADOW_MMIO_GEN_BITS);
 

@@ -105,7 +105,7 @@ static bool in_hash(const struct shadow_mmu *mmu, const struct shadow_page *sp)
 static bool mmio_current(const struct shadow_mmu *mmu, uint64_t spte)
 {
 	return mmio_spte_generation(spte) ==
-	       (mmu->slots->generation & SHADOW_MMIO_GEN_MASK);
+	       (shadow_slots_generation(mmu) & SHADOW_MMIO_GEN_MASK);
 }
 
 /* PAT index of a leaf spte at level. */

@@ -56,17 +56,20 @@ static uint64_t lockless_leaf_spte(const struct shadow_vcpu *v, uint64_t gva)
 	level = sp->role.level;
 	for (;;) {
 		unsigned idx = shadow_index(gva, level);
-		uint64_t spte = spte_read(&sp->spt[idx]);
+		uint64_t *spt = __atomic_load_n(&sp->spt, __ATOMIC_RELAXED);
+		struct shadow_meta *meta = __atomic_load_n(&sp->meta,
+							   __ATOMIC_RELAXED);
+		uint64_t spte = spte_read(&spt[idx]);
 		uint32_t child_index;
 		union shadow_role role;
 
 		if (!is_shadow_present_spte(spte) ||
 		    is_shadow_leaf_spte(spte, level))
 			return spte;
-		child_index = __atomic_load_n(&sp->meta[idx].info,
+		child_index = __atomic_load_n(&meta[idx].info,
 					      __ATOMIC_RELAXED);
 		if (!child_index || child_index / SP_PER_POOL_PAGE >=
-		    __atomic_load_n(&mmu->pool_allocated, __ATOMIC_RELAXED))
+		    __atomic_load_n(&mmu->pool_allocated, __ATOMIC_ACQUIRE))
 			return 0;
 		sp = sp_from_index(mmu, child_index);
 		role.word = __atomic_load_n(&sp->role.word, __ATOMIC_RELAXED);
@@ -121,8 +124,7 @@ static bool mmio_fast(struct shadow_vcpu *v, uint64_t gva, uint32_t access,
 		mmu->ops->lockless_end(v->ctx);
 	if (!is_mmio_spte(spte))
 		return false;
-	generation = __atomic_load_n(&mmu->slots->generation,
-				     __ATOMIC_ACQUIRE);
+	generation = shadow_slots_generation(mmu);
 	if (mmio_spte_generation(spte) !=
 	    (generation & SHADOW_MMIO_GEN_MASK)) {
 		STAT(mmu, mmio_stale, 1);
@@ -241,7 +243,8 @@ static void install_mmio(struct fetch *f, struct shadow_page *sp,
 		STAT(mmu, mmio_sptes, 1);
 	spte_write(&sp->spt[idx],
 		   make_mmio_spte(gfn, f->leaf_access,
-				  mmu->slots->generation, mmu->mmio_rsvd));
+				  shadow_slots_generation(mmu),
+				  mmu->mmio_rsvd));
 }
 
 /*

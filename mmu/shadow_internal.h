@@ -133,6 +133,13 @@ static inline unsigned rmap_bucket(uint64_t gfn)
 	       RMAP_HASH_BUCKETS;
 }
 
+/* The memslots' generation: changed by the memslot code without the MMU
+ * lock, so always read atomically. */
+static inline uint64_t shadow_slots_generation(const struct shadow_mmu *mmu)
+{
+	return __atomic_load_n(&mmu->slots->generation, __ATOMIC_ACQUIRE);
+}
+
 static inline bool sp_obsolete(const struct shadow_mmu *mmu,
 			       const struct shadow_page *sp)
 {

@@ -98,7 +98,6 @@ static bool pool_grow(struct shadow_mmu *mmu)
 	if (!page)
 		return false;
 	dir[page_no] = (struct pool_dir_entry){ .page = page, .hpa = hpa };
-	mmu->pool_allocated++;
 	/* Push in reverse so the lowest index comes out first. */
 	for (unsigned i = SP_PER_POOL_PAGE; i-- > 0;) {
 		uint32_t index = page_no * SP_PER_POOL_PAGE + i;
@@ -109,6 +108,8 @@ static bool pool_grow(struct shadow_mmu *mmu)
 						.lru_next = mmu->pool_free };
 		mmu->pool_free = index;
 	}
+	/* Published last: the lockless walk bounds indices by it. */
+	__atomic_store_n(&mmu->pool_allocated, page_no + 1, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -182,24 +183,55 @@ static void lru_remove(struct shadow_mmu *mmu, struct shadow_page *sp)
 
 /* ---- Creating and freeing ---------------------------------------------------- */
 
+/*
+ * (Re)initialise a descriptor. The fields the lockless MMIO walk reads
+ * (role, spt, spt_hpa, meta, invalid) are written with atomic stores: a
+ * walker holding a stale index may read a descriptor while it is reused,
+ * and only rejects it by what it reads (lockless_leaf_spte).
+ */
+static void sp_init(struct shadow_page *sp, uint64_t gfn,
+		    union shadow_role role, uint64_t spt_hpa, uint64_t meta_hpa,
+		    uint32_t lru_next)
+{
+	uint32_t index = sp->index;
+
+	sp->gfn = gfn;
+	sp->mmu_valid_gen = 0;
+	sp->hash_next = sp->lru_prev = 0;
+	sp->lru_next = lru_next;
+	sp->parent_head = 0;
+	sp->root_count = sp->unsync_children = 0;
+	for (unsigned i = 0; i < SHADOW_ENTRIES / 64; i++)
+		sp->unsync_child_bitmap[i] = 0;
+	sp->write_flooding_count = 0;
+	sp->unsync = false;
+	sp->in_use = spt_hpa != 0;
+	sp->index = index;
+	sp->meta_hpa = meta_hpa;
+	__atomic_store_n(&sp->role.word, role.word, __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->spt_hpa, spt_hpa, __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->spt, spt_hpa ? mmu_hpa_to_virt(spt_hpa) : 0,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->meta, meta_hpa ? mmu_hpa_to_virt(meta_hpa) : 0,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->invalid, false, __ATOMIC_RELAXED);
+}
+
 static struct shadow_page *alloc_page(struct shadow_mmu *mmu, uint64_t gfn,
 				      union shadow_role role)
 {
 	struct shadow_page *sp;
 	uint32_t index = mmu->pool_free;
+	uint64_t spt_hpa, meta_hpa;
 
 	if (!index || mmu->cache_count < 2)
 		return 0;		/* not reserved: a caller bug */
 	sp = sp_from_index(mmu, index);
 	mmu->pool_free = sp->lru_next;
-	*sp = (struct shadow_page){
-		.gfn = gfn, .role = role, .index = index,
-		.mmu_valid_gen = mmu->valid_gen, .in_use = true,
-	};
-	sp->spt_hpa = mmu->cache_hpa[--mmu->cache_count];
-	sp->meta_hpa = mmu->cache_hpa[--mmu->cache_count];
-	sp->spt = mmu_hpa_to_virt(sp->spt_hpa);
-	sp->meta = mmu_hpa_to_virt(sp->meta_hpa);
+	spt_hpa = mmu->cache_hpa[--mmu->cache_count];
+	meta_hpa = mmu->cache_hpa[--mmu->cache_count];
+	sp_init(sp, gfn, role, spt_hpa, meta_hpa, 0);
+	sp->mmu_valid_gen = mmu->valid_gen;
 	hash_insert(mmu, sp);
 	lru_insert_newest(mmu, sp);
 	mmu->pages++;
@@ -213,8 +245,7 @@ static void free_page(struct shadow_mmu *mmu, struct shadow_page *sp)
 {
 	cache_put(mmu, sp->spt_hpa);
 	cache_put(mmu, sp->meta_hpa);
-	*sp = (struct shadow_page){ .index = sp->index,
-				    .lru_next = mmu->pool_free };
+	sp_init(sp, 0, (union shadow_role){ .word = 0 }, 0, 0, mmu->pool_free);
 	mmu->pool_free = sp->index;
 	mmu->pages--;
 	STAT(mmu, pages, -1);
@@ -275,7 +306,7 @@ void shadow_link(struct shadow_mmu *mmu, struct shadow_page *parent,
 	mmu_assert_locked(&mmu->lock);
 	/* The meta word first: a lockless walker that sees the entry finds
 	 * the child's descriptor index there (the store-release orders it). */
-	meta->info = child->index;
+	__atomic_store_n(&meta->info, child->index, __ATOMIC_RELAXED);
 	meta->next = child->parent_head;
 	child->parent_head = make_spte_ref(parent, idx);
 	spte_write(&parent->spt[idx], make_shadow_table_spte(child->spt_hpa));
@@ -313,7 +344,8 @@ static void zap_entry(struct shadow_mmu *mmu, struct shadow_page *sp,
 		shadow_clear_unsync_bit(sp, idx);
 	}
 	spte_write(&sp->spt[idx], 0);
-	sp->meta[idx] = (struct shadow_meta){ 0, 0 };
+	__atomic_store_n(&sp->meta[idx].info, 0, __ATOMIC_RELAXED);
+	sp->meta[idx].next = 0;
 	if (flush) {
 		mmu->flush_pending = true;
 		STAT(mmu, flush_requests, 1);
@@ -344,7 +376,7 @@ void shadow_zap_page(struct shadow_mmu *mmu, struct shadow_page *sp)
 	hash_remove(mmu, sp);
 	lru_remove(mmu, sp);
 	sp->unsync = false;
-	sp->invalid = true;
+	__atomic_store_n(&sp->invalid, true, __ATOMIC_RELEASE);
 	if (sp->root_count) {
 		sp->lru_next = mmu->zombie_roots;
 		mmu->zombie_roots = sp->index;

@@ -35,7 +35,9 @@ void shadow_rmap_add(struct shadow_mmu *mmu, struct shadow_page *sp,
 {
 	uint32_t *head = &mmu->rmap_hash[rmap_bucket(gfn)];
 
-	sp->meta[idx].info = (uint32_t)gfn;
+	/* Atomic: a lockless walker may still read this word as a table
+	 * entry's child index (shadow_page.c, sp_init). */
+	__atomic_store_n(&sp->meta[idx].info, (uint32_t)gfn, __ATOMIC_RELAXED);
 	sp->meta[idx].next = *head;
 	*head = make_spte_ref(sp, idx);
 }

@@ -126,7 +126,7 @@ static void sync_entry(struct shadow_mmu *mmu, struct shadow_page *sp,
 		return;
 	}
 	/* Not RAM: an MMIO spte of the current generation, if it fits. */
-	spte = make_mmio_spte(gfn, access, mmu->slots->generation,
+	spte = make_mmio_spte(gfn, access, shadow_slots_generation(mmu),
 			      mmu->mmio_rsvd);
 	if (gfn >= (SHADOW_MMIO_GPA_LIMIT >> 12) || !is_mmio_spte(old)) {
 		shadow_zap_entry(mmu, sp, idx);

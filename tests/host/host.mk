@@ -51,11 +51,14 @@ emulate_fuzz_SRCS   := $(EMULATE_SRCS)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
-HOST_TSAN_TESTS := kick tdp_concurrent
+HOST_TSAN_TESTS := kick tdp_concurrent shadow_concurrent
 HOST_TSAN_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		    -fsanitize=thread -fno-omit-frame-pointer -DHOST_TEST
 kick_SRCS        :=
 tdp_concurrent_SRCS := $(HOST_MMU)
+shadow_concurrent_SRCS := mmu/shadow.c mmu/shadow_page.c mmu/shadow_rmap.c \
+		    mmu/shadow_fault.c mmu/shadow_sync.c mmu/shadow_audit.c \
+		    mmu/guest_walk.c mmu/memslot.c tests/host/mmu_platform_host.c
 
 HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%) \
 	     $(HOST_TSAN_TESTS:%=$(HOST_BUILD)/tsan/test_%)
