@@ -28,12 +28,14 @@
  *                       by f.result: re-enter (FIXED, RETRY), inject
  *                       #PF(f.error_code) with CR2 = gva (INJECT), emulate
  *                       the instruction (EMULATE, MMIO), stop the VM
- *                       (MEM_ERROR, NOMEM)
+ *                       (MEM_ERROR, NOMEM). Every #PF is intercepted (the
+ *                       guest's own ones too: the MMU decides).
  *   MOV to CR3          shadow_new_cr3(v, value)       (#GP on SHADOW_CR_GP)
  *   MOV to CR0/CR4,     shadow_set_cr(v, cr0, cr4, efer) with the new
  *   WRMSR EFER,         values, after the architectural checks the
  *   CLTS, LMSW          backend makes (reserved bits, PG without PE, ...);
- *                       on SHADOW_CR_GP inject #GP and keep the old values
+ *                       on SHADOW_CR_GP inject #GP and keep the old values;
+ *                       SHADOW_CR_UNSUPPORTED etc.: stop the VM
  *   INVLPG (INVPCID)    shadow_invlpg(v, gva), then flush that address from
  *                       this vCPU's hardware TLB (INVVPID / INVLPGA)
  *   every VM entry      shadow_vcpu_load_root(v); if v->root_version is not
@@ -46,9 +48,10 @@
  *                       there); an emulator that cannot emulate the write
  *                       calls shadow_unprotect_gfn and retries instead
  *   memslot change      shadow_memslots_changed (see there)
- * Before the guest runs, keep v->paging.rflags_ac and .pkru current
- * (shadow_set_user_state) whenever a fault is handled: the walk checks SMAP
- * and protection keys with them.
+ * Before a fault is handled, make v->paging.rflags_ac and .pkru current
+ * (shadow_set_user_state): the walk checks SMAP and protection keys with
+ * them. A pending flush request (flush_remote_tlbs) is handled before the
+ * next entry, and that entry too calls shadow_vcpu_load_root first.
  *
  * And fill struct shadow_ops: flush_remote_tlbs is the TLB shootdown (and
  * the grace period for freeing shadow pages), lockless_begin/end bracket
@@ -79,9 +82,9 @@
  *   inside, else through direct shadow pages; 1 GiB guest pages always split.
  * - Unsync: last-level (level 1) shadow pages go unsync on a write fault
  *   instead of making the guest emulate every PTE store; they are synced
- *   when the guest loads CR3 (or makes another architectural full flush),
- *   one entry on INVLPG, and the whole page whenever it is linked into a
- *   new parent entry. Upper levels stay write-protected; writes there are
+ *   whenever a root is loaded (a CR3 load, a mode change, a reload after a
+ *   zap: the pages it reaches), one entry on INVLPG, and the whole page
+ *   whenever it is linked into a new parent entry. Upper levels stay write-protected; writes there are
  *   emulated and zap the affected sptes (no prefetch); a page that takes
  *   more than SHADOW_FLOOD_THRESHOLD emulated writes without being used by
  *   a walk is unshadowed (write flooding).
@@ -297,9 +300,10 @@ void shadow_page_fault(struct shadow_vcpu *v, uint64_t gva,
 enum shadow_cr_result shadow_new_cr3(struct shadow_vcpu *v, uint64_t cr3);
 
 /* The guest changed CR0, CR4 or EFER (any of them; pass all three). Reloads
- * the PAE PDPTEs where the SDM says the CPU does, the root when the mode,
- * NXE or PSE changed, and syncs as for a CR3 load when the change flushes
- * the TLB architecturally (CR0.PG, CR4.PAE/PSE/PGE/SMEP/PCIDE). */
+ * the PAE PDPTEs where the SDM says the CPU does, and the root (syncing as
+ * for a CR3 load) when the mode, NXE or PSE changed or the change flushes
+ * the TLB architecturally (CR0.PG, CR4.PAE/PSE/PGE/SMEP/PCIDE, EFER.LMA);
+ * root_version then changes. WP, SMAP, PKE alone need nothing. */
 enum shadow_cr_result shadow_set_cr(struct shadow_vcpu *v, uint64_t cr0,
 				    uint64_t cr4, uint64_t efer);
 
