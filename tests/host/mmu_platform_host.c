@@ -93,8 +93,23 @@ void mmu_free_table(uint64_t hpa)
 	__atomic_fetch_sub(&live_tables, 1, __ATOMIC_RELAXED);
 }
 
+static void (*hpa_hook)(uint64_t hpa, void *ctx);
+static void *hpa_hook_ctx;
+static bool in_hpa_hook;
+
+void mmu_host_set_hpa_hook(void (*hook)(uint64_t hpa, void *ctx), void *ctx)
+{
+	hpa_hook = hook;
+	hpa_hook_ctx = ctx;
+}
+
 void *mmu_hpa_to_virt(uint64_t hpa)
 {
+	if (hpa_hook && !in_hpa_hook) {
+		in_hpa_hook = true;
+		hpa_hook(hpa, hpa_hook_ctx);
+		in_hpa_hook = false;
+	}
 	return (void *)(uintptr_t)hpa;
 }
 

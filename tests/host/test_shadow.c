@@ -305,6 +305,168 @@ static void test_unsync_invlpg(void **state)
 	finish();
 }
 
+/* ---- a guest store in the middle of a fault ----------------------------- */
+
+/* Another vCPU stores to the guest PT at the n-th time the MMU touches its
+ * page (not through the MMU: through a mapping the MMU does not know yet). */
+static struct {
+	uint64_t page_hpa;
+	unsigned countdown;
+	uint64_t gpa, value;
+} race;
+
+static void race_hook(uint64_t hpa, void *ctx)
+{
+	(void)ctx;
+	if ((hpa & ~0xfffull) != race.page_hpa || !race.countdown)
+		return;
+	if (--race.countdown == 0)
+		sim_store(&sim, race.gpa, race.value, 8);
+}
+
+static void test_store_during_fault(void **state)
+{
+	struct sim_vcpu *vc;
+	struct sim_result r;
+
+	(void)state;
+	start(true, 256, 1);
+	vc = &sim.vcpu[0];
+	build_4level();
+	put64(0x4000, 0x100000 | LEAF);
+	enter_4level(vc);
+	/* The PT (gfn 4) is not shadowed yet. The fault's walk reads the PTE
+	 * (first touch of the page); before the MMU reads it again (after
+	 * write-protecting the PT for its new shadow page), another vCPU
+	 * changes it and then, as an OS would, shoots down the old
+	 * translation: this vCPU's INVLPG. */
+	race.page_hpa = (uint64_t)(uintptr_t)sim_gpa_ptr(&sim, 0x4000);
+	race.countdown = 2;
+	race.gpa = 0x4000;
+	race.value = 0x200000 | LEAF;
+	mmu_host_set_hpa_hook(race_hook, NULL);
+	r = access(vc, GVA_DATA, 0, 0);
+	mmu_host_set_hpa_hook(NULL, NULL);
+	assert_int_equal(race.countdown, 0);
+	assert_int_equal(r.kind, SIM_OK);
+	assert_int_equal(stats().gpte_changed, 1);
+	sim_invlpg(vc, GVA_DATA);
+	r = access(vc, GVA_DATA, 0, 0);
+	assert_int_equal(r.gpa, 0x200000);
+	finish();
+}
+
+/*
+ * Write protection must be flushed before the guest entries are read
+ * again: vCPU 1 maps the PD (gfn 3) writable through its own tables and
+ * has that in its TLB. vCPU 0's fault makes the PD's shadow page, which
+ * write-protects the PD; while the fault goes on (reading the PT), vCPU 1
+ * stores a new PDE through its TLB entry if it still has it. If it could,
+ * the fault would link the old PT under a synced PD, and no INVLPG would
+ * ever fix it.
+ */
+static void stale_tlb_hook(uint64_t hpa, void *ctx)
+{
+	struct sim_vcpu *vc1 = ctx;
+
+	if ((hpa & ~0xfffull) != race.page_hpa || !race.countdown ||
+	    --race.countdown)
+		return;
+	for (unsigned i = 0; i < SIM_TLB_ENTRIES; i++)
+		if (vc1->tlb[i].valid && vc1->tlb[i].vpn == 0 &&
+		    vc1->tlb[i].writable)
+			sim_store(&sim, 0x3000 + 2 * 8, 0x20000 | TABLE, 8);
+}
+
+static void test_write_protect_flushes_first(void **state)
+{
+	struct sim_vcpu *vc0, *vc1;
+	struct sim_result r;
+
+	(void)state;
+	start(true, 256, 2);
+	vc0 = &sim.vcpu[0];
+	vc1 = &sim.vcpu[1];
+	build_4level();
+	put64(0x4000, 0x100000 | LEAF);
+	put64(0x20000, 0x300000 | LEAF);	/* the PT the new PDE names */
+	/* vCPU 1: PML4 0x10 -> 0x11 -> 0x12 -> PT 0x13, entry 0 maps the PD. */
+	put64(0x10000, 0x11000 | TABLE);
+	put64(0x11000, 0x12000 | TABLE);
+	put64(0x12000, 0x13000 | TABLE);
+	put64(0x13000, 0x3000 | LEAF);
+	enter_4level(vc0);
+	assert_int_equal(sim_mov_cr3(vc1, 0x10000), SHADOW_CR_OK);
+	assert_int_equal(sim_set_cr(vc1, CR0_PE | GUEST_CR0_PG | GUEST_CR0_WP,
+				    GUEST_CR4_PAE, EFER_LME | GUEST_EFER_LMA),
+			 SHADOW_CR_OK);
+	r = access(vc1, 0x800, ACCESS_WRITE, sim_load(&sim, 0x3800, 8));
+	assert_int_equal(r.kind, SIM_OK);
+	assert_false(shadow_gfn_write_protected(&sim.mmu, 3));
+	/* vCPU 0's fault; the PT (gfn 4) is read twice: walk, re-check. */
+	race.page_hpa = (uint64_t)(uintptr_t)sim_gpa_ptr(&sim, 0x4000);
+	race.countdown = 2;
+	mmu_host_set_hpa_hook(stale_tlb_hook, vc1);
+	r = access(vc0, GVA_DATA, 0, 0);
+	mmu_host_set_hpa_hook(NULL, NULL);
+	assert_int_equal(race.countdown, 0);
+	assert_int_equal(r.gpa, 0x100000);
+	/* The write protection reached vCPU 1's TLB before the fault read
+	 * on: its store could not go through unseen. */
+	assert_int_equal(sim_load(&sim, 0x3010, 8), 0x4000 | TABLE);
+	/* Its store traps now (and is emulated), and vCPU 0 sees it after
+	 * its INVLPG. */
+	r = access(vc1, 0x10, ACCESS_WRITE, 0x20000 | TABLE);
+	assert_true(r.emulated);
+	sim_invlpg(vc0, GVA_DATA);
+	r = access(vc0, GVA_DATA, 0, 0);
+	assert_int_equal(r.gpa, 0x300000);
+	finish();
+}
+
+/*
+ * The walker's A/D stores across entry formats: page 0x30 is a 32-bit PT
+ * for vCPU 0 and a 4-level PT for vCPU 1. Its 4-byte entry 1 (P RW US,
+ * frame 0, A clear) is the high half of 8-byte entry 0, where P, RW, US
+ * are address bits 32..34 (an MMIO gpa for vCPU 1). vCPU 0's walk sets A
+ * in it: address bit 37 of vCPU 1's entry. After its INVLPG, vCPU 1 must
+ * see the new gpa.
+ */
+static void test_walker_ad_across_formats(void **state)
+{
+	struct sim_vcpu *vc0, *vc1;
+	struct sim_result r;
+	uint64_t old_gpa = 0x700100000ull, new_gpa = old_gpa | 1ull << 37;
+
+	(void)state;
+	start(true, 256, 2);
+	vc0 = &sim.vcpu[0];
+	vc1 = &sim.vcpu[1];
+	put64(0x30000, 0x7ull << 32 | 0x100000 | LEAF);
+	put64(0x31000, 0x32000 | TABLE);		/* vCPU 1: 4-level */
+	put64(0x32000, 0x33000 | TABLE);
+	put64(0x33000, 0x30000 | TABLE);
+	put32(0x34000, 0x30000 | TABLE);		/* vCPU 0: 32-bit PD */
+	assert_int_equal(sim_mov_cr3(vc1, 0x31000), SHADOW_CR_OK);
+	assert_int_equal(sim_set_cr(vc1, CR0_PE | GUEST_CR0_PG, GUEST_CR4_PAE,
+				    EFER_LME | GUEST_EFER_LMA), SHADOW_CR_OK);
+	r = access(vc1, 0x10, 0, 0);
+	assert_int_equal(r.kind, SIM_MMIO);
+	assert_int_equal(r.gpa, old_gpa | 0x10);
+	assert_int_equal(sim_mov_cr3(vc0, 0x34000), SHADOW_CR_OK);
+	assert_int_equal(sim_set_cr(vc0, CR0_PE | GUEST_CR0_PG, 0, 0),
+			 SHADOW_CR_OK);
+	r = sim_access(vc0, 0x1004, 0, 0, 4);
+	assert_int_equal(r.kind, SIM_OK);
+	assert_int_equal(r.gpa, 0x4);
+	assert_true(sim_load(&sim, 0x30004, 4) & GPTE_A);
+	sim_invlpg(vc1, 0x10);
+	r = access(vc1, 0x10, 0, 0);
+	assert_int_equal(r.kind, SIM_MMIO);
+	assert_int_equal(r.gpa, new_gpa | 0x10);
+	finish();
+}
+
 /* ---- write flooding ---------------------------------------------------- */
 
 static void test_write_flooding(void **state)
@@ -576,6 +738,9 @@ int main(void)
 		cmocka_unit_test(test_4level_accessed_dirty),
 		cmocka_unit_test(test_write_protect_emulate),
 		cmocka_unit_test(test_unsync_invlpg),
+		cmocka_unit_test(test_store_during_fault),
+		cmocka_unit_test(test_write_protect_flushes_first),
+		cmocka_unit_test(test_walker_ad_across_formats),
 		cmocka_unit_test(test_write_flooding),
 		cmocka_unit_test(test_page_cap),
 		cmocka_unit_test(test_zap_all),
