@@ -470,6 +470,21 @@ enum guest_walk_result guest_walk(const struct guest_paging *paging,
 	return result;
 }
 
+bool guest_pte_reserved(const struct guest_paging *paging, unsigned level,
+			uint64_t pte)
+{
+	struct walk_masks m;
+
+	if (!(paging->cr0 & GUEST_CR0_PG))
+		return false;
+	walk_masks_init(paging, &m);
+	if (level < 1 || level > m.root_level)
+		return false;
+	if (is_large_leaf(&m, level, pte))
+		return (pte & m.rsvd_large[level]) != 0;
+	return (pte & m.rsvd[level]) != 0;
+}
+
 bool guest_pdptes_valid(const struct guest_paging *paging,
 			const uint64_t pdptes[4])
 {

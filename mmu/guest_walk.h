@@ -183,6 +183,16 @@ enum guest_walk_result guest_walk(const struct guest_paging *paging,
 				  struct guest_walk *walk);
 
 /*
+ * Does 'pte', a present entry at 'level' (1 = PTE ... 5 = PML5E) of the
+ * tables 'paging' selects, have a reserved bit set, exactly as a walk would
+ * check it (a large leaf where PS makes it one)? False with paging off or a
+ * level the mode does not have. For the shadow MMU, which re-reads guest
+ * entries without walking (syncing unsync pages).
+ */
+bool guest_pte_reserved(const struct guest_paging *paging, unsigned level,
+			uint64_t pte);
+
+/*
  * PAE paging: MOV to CR3 while PAE paging is in use, a MOV to CR0 or CR4
  * after which PAE paging is in use and that changes CR0.CD, CR0.NW,
  * CR0.PG, CR4.PAE, CR4.PGE, CR4.PSE or CR4.SMEP, and a task switch that

@@ -15,6 +15,9 @@
  * pointer to it, or NULL when memory is exhausted. */
 void *mmu_alloc_table(uint64_t *hpa);
 void mmu_free_table(uint64_t hpa);
+/* The same, below 4 GiB (a PAE root: CR3 holds 32 bits in PAE mode), or
+ * NULL. Freed with mmu_free_table. */
+void *mmu_alloc_table_below_4g(uint64_t *hpa);
 void *mmu_hpa_to_virt(uint64_t hpa);
 
 #ifdef HOST_TEST

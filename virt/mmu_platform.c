@@ -13,6 +13,23 @@ void *mmu_alloc_table(uint64_t *hpa)
 	return phys_to_virt(pa);
 }
 
+/* The frame allocator searches upwards from low memory, so this seldom
+ * fails on machines with memory below 4 GiB; when it does, the VM cannot
+ * run a shadow-paged vCPU in PAE mode. */
+void *mmu_alloc_table_below_4g(uint64_t *hpa)
+{
+	uint64_t pa = alloc_frame();
+
+	if (pa == FRAME_NONE)
+		return NULL;
+	if (pa >= 0x100000000ull) {
+		free_frame(pa);
+		return NULL;
+	}
+	*hpa = pa;
+	return phys_to_virt(pa);
+}
+
 void mmu_free_table(uint64_t hpa)
 {
 	free_frame(hpa);

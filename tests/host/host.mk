@@ -12,7 +12,7 @@ HOST_LDLIBS  := -lcmocka -lpthread
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
 	      vmx_caps svm_caps loader memslot tdp guest_walk_unit ref_walk \
 	      guest_walk emulate emulate_addr emulate_alu emulate_atomic \
-	      emulate_string emulate_fuzz
+	      emulate_string emulate_fuzz shadow shadow_prop
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -32,6 +32,14 @@ tdp_SRCS         := $(HOST_MMU) $(HOST_COMMON)
 guest_walk_unit_SRCS := mmu/guest_walk.c $(HOST_COMMON)
 ref_walk_SRCS    := tests/host/ref_walk.c
 guest_walk_SRCS  := mmu/guest_walk.c tests/host/ref_walk.c $(HOST_COMMON)
+HOST_SHADOW      := mmu/shadow.c mmu/shadow_page.c mmu/shadow_rmap.c \
+		    mmu/shadow_fault.c mmu/shadow_sync.c mmu/shadow_audit.c \
+		    mmu/guest_walk.c mmu/memslot.c \
+		    tests/host/mmu_platform_host.c tests/host/ref_walk.c \
+		    tests/host/shadow_sim.c
+shadow_SRCS      := $(HOST_SHADOW) $(HOST_COMMON)
+shadow_prop_SRCS := $(HOST_SHADOW) tests/host/shadow_oracle.c \
+		    tests/host/shadow_guest.c $(HOST_COMMON)
 EMULATE_SRCS     := virt/emulate.c virt/emulate_decode.c virt/emulate_alu.c \
 		    tests/host/emu_fake.c $(HOST_COMMON)
 emulate_SRCS        := $(EMULATE_SRCS)
@@ -43,11 +51,14 @@ emulate_fuzz_SRCS   := $(EMULATE_SRCS)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).
-HOST_TSAN_TESTS := kick tdp_concurrent
+HOST_TSAN_TESTS := kick tdp_concurrent shadow_concurrent
 HOST_TSAN_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		    -fsanitize=thread -fno-omit-frame-pointer -DHOST_TEST
 kick_SRCS        :=
 tdp_concurrent_SRCS := $(HOST_MMU)
+shadow_concurrent_SRCS := mmu/shadow.c mmu/shadow_page.c mmu/shadow_rmap.c \
+		    mmu/shadow_fault.c mmu/shadow_sync.c mmu/shadow_audit.c \
+		    mmu/guest_walk.c mmu/memslot.c tests/host/mmu_platform_host.c
 
 HOST_BINS := $(HOST_TESTS:%=$(HOST_BUILD)/test_%) \
 	     $(HOST_TSAN_TESTS:%=$(HOST_BUILD)/tsan/test_%)

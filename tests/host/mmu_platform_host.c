@@ -78,6 +78,13 @@ void *mmu_alloc_table(uint64_t *hpa)
 	return page;
 }
 
+/* Host "physical" addresses are pointers: the simulated CPU of the shadow
+ * tests does not care where the PAE root lies. */
+void *mmu_alloc_table_below_4g(uint64_t *hpa)
+{
+	return mmu_alloc_table(hpa);
+}
+
 void mmu_free_table(uint64_t hpa)
 {
 	mock_assert(hpa != 0 && hpa % TABLE_SIZE == 0, "table hpa aligned",
@@ -86,8 +93,23 @@ void mmu_free_table(uint64_t hpa)
 	__atomic_fetch_sub(&live_tables, 1, __ATOMIC_RELAXED);
 }
 
+static void (*hpa_hook)(uint64_t hpa, void *ctx);
+static void *hpa_hook_ctx;
+static bool in_hpa_hook;
+
+void mmu_host_set_hpa_hook(void (*hook)(uint64_t hpa, void *ctx), void *ctx)
+{
+	hpa_hook = hook;
+	hpa_hook_ctx = ctx;
+}
+
 void *mmu_hpa_to_virt(uint64_t hpa)
 {
+	if (hpa_hook && !in_hpa_hook) {
+		in_hpa_hook = true;
+		hpa_hook(hpa, hpa_hook_ctx);
+		in_hpa_hook = false;
+	}
 	return (void *)(uintptr_t)hpa;
 }
 

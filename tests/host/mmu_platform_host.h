@@ -20,4 +20,9 @@ void mmu_host_fail_after(long n);
 /* Failed allocations since the start. */
 long mmu_host_failed_allocs(void);
 
+/* Call hook(hpa, ctx) from every mmu_hpa_to_virt (NULL: none): lets a
+ * test act at a precise moment inside the MMU, e.g. store to guest memory
+ * as another vCPU would between two reads of a fault. Not reentered. */
+void mmu_host_set_hpa_hook(void (*hook)(uint64_t hpa, void *ctx), void *ctx);
+
 #endif
