@@ -92,17 +92,36 @@ static void load_pdptes(struct vcpu *vcpu, struct guest_paging *p)
  * the guest's PKRU is not saved by the backends yet): documented in
  * docs/emulator.md.
  */
+/* The CPU's physical-address width and 1 GiB pages, read once: CPUID is
+ * itself an exit under nested virtualization, too dear for every access.
+ * Racing first readers store the same values. */
+static void cpu_paging_facts(unsigned *maxphyaddr, bool *gbpages)
+{
+	static unsigned cached_maxphyaddr;	/* 0: not read yet */
+	static bool cached_gbpages;
+	unsigned m = __atomic_load_n(&cached_maxphyaddr, __ATOMIC_ACQUIRE);
+
+	if (!m) {
+		uint32_t ext = cpuid_max_ext();
+
+		__atomic_store_n(&cached_gbpages, cpu_has_1g_pages(),
+				 __ATOMIC_RELAXED);
+		m = ext >= 0x80000008 ? cpuid(0x80000008).eax & 0xff : 36;
+		__atomic_store_n(&cached_maxphyaddr, m, __ATOMIC_RELEASE);
+	}
+	*maxphyaddr = m;
+	*gbpages = __atomic_load_n(&cached_gbpages, __ATOMIC_RELAXED);
+}
+
 static void paging_of(struct vcpu *vcpu, struct guest_paging *p)
 {
 	const struct vcpu_sregs *s = &vcpu->sregs;
-	uint32_t ext = cpuid_max_ext();
 
 	*p = (struct guest_paging){
 		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
 		.rflags_ac = vcpu->regs.rflags & (1u << 18),
-		.maxphyaddr = ext >= 0x80000008 ? cpuid(0x80000008).eax & 0xff : 36,
-		.gbpages = cpu_has_1g_pages(),
 	};
+	cpu_paging_facts(&p->maxphyaddr, &p->gbpages);
 	if ((s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA))
 		load_pdptes(vcpu, p);
 }
