@@ -68,6 +68,28 @@ struct emu_ops {
 	 * read followed by a write is used. */
 	int (*cmpxchg)(void *opaque, uint64_t linear, void *old,
 		       const void *new, unsigned size);
+
+	/*
+	 * System instructions, for a hypervisor that intercepts them without
+	 * being told their operands (SVM without decode assists, and shadow
+	 * paging): MOV from/to CR0, CR2, CR3, CR4, CR8; CLTS; LMSW; SMSW;
+	 * INVLPG. The emulator makes the instruction's own checks (CPL 0,
+	 * a valid CR number, INVLPG with a memory operand) and the operand
+	 * size (64-bit in 64-bit mode, else 32), and calls:
+	 *   read_cr:  0, or -1 for #GP(0)
+	 *   write_cr: 0, or 1 for #GP(0) (the value is refused; nothing
+	 *             changed), or -1 for EMU_UNHANDLED (the caller stopped
+	 *             the guest)
+	 *   invlpg:   the linear address (segment base + offset), never
+	 *             faults
+	 * CLTS is read_cr(0) then write_cr(0) without TS; LMSW writes CR0
+	 * bits 3:0 (it can set PE, not clear it); SMSW stores CR0's low 16
+	 * bits (a register gets the operand size's worth). Any of them NULL:
+	 * the instructions that need it are EMU_UNHANDLED.
+	 */
+	int (*read_cr)(void *opaque, unsigned cr, uint64_t *value);
+	int (*write_cr)(void *opaque, unsigned cr, uint64_t value);
+	int (*invlpg)(void *opaque, uint64_t linear);
 };
 
 struct emu_ctxt {
