@@ -144,6 +144,8 @@ struct shadow_config {
 	bool guest_gbpages;		/* CPUID PDPE1GB given to the guest */
 	unsigned host_maxphyaddr;	/* <= 51: MMIO sptes fault with RSVD */
 	bool unsync;			/* let level-1 pages go unsync */
+	bool no_flood_zap;		/* never zap for write flooding (to
+					   measure what the heuristic saves) */
 };
 
 /* Counters, relaxed atomic adds (the MMIO fast path runs without the

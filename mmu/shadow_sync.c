@@ -301,6 +301,7 @@ void shadow_guest_pte_written(struct shadow_mmu *mmu, uint64_t gpa,
 		/* Level-1 pages go unsync instead of flooding (when allowed):
 		 * only tables that must stay protected count writes. */
 		if ((sp->role.level > 1 || !mmu->cfg.unsync) &&
+		    !mmu->cfg.no_flood_zap &&
 		    ++sp->write_flooding_count >= SHADOW_FLOOD_THRESHOLD) {
 			shadow_zap_page(mmu, sp);
 			STAT(mmu, flooded, 1);

@@ -21,6 +21,8 @@
 #define CPUID81_ECX_SVM		(1u << 2)
 #define CPUID7_EBX_AVX2		(1u << 5)
 #define CPUID7_EBX_AVX512	0xdc230000u	/* F DQ IFMA PF ER CD BW VL */
+#define CPUID7_EBX_INVPCID	(1u << 10)
+#define CPUID7_ECX_LA57		(1u << 16)
 
 static void hv_signature(struct cpuid_regs *r)
 {
@@ -67,8 +69,16 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, uint32_t leaf,
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 7:
-		if (subleaf == 0)
-			r.ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512);
+		if (subleaf != 0)
+			break;
+		r.ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512);
+		/* Shadow paging: INVPCID would flush the hardware TLB
+		 * without the MMU seeing it (VMX: it raises #UD), and
+		 * 5-level paging is not shadowed. */
+		if (vcpu->vm->mmu_mode == MMU_MODE_SHADOW) {
+			r.ebx &= ~CPUID7_EBX_INVPCID;
+			r.ecx &= ~CPUID7_ECX_LA57;
+		}
 		break;
 	case 0x80000001:
 		r.ecx &= ~CPUID81_ECX_SVM;

@@ -6,7 +6,8 @@
 #include "virt/exits.h"
 #include "kernel/printk.h"
 #include "mmu/tdp.h"
-#include "virt/mmio.h"
+#include "virt/guest_emulate.h"
+#include "virt/shadow_vm.h"
 #include "virt/virt.h"
 #include "virt/vm.h"
 
@@ -23,6 +24,8 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_EXTERNAL_INTR] = "intr",
 	[EXIT_TRIPLE_FAULT] = "triple-fault",
 	[EXIT_INVALID_STATE] = "invalid-state",
+	[EXIT_CR_ACCESS] = "cr",
+	[EXIT_INVLPG] = "invlpg",
 	[EXIT_UNHANDLED] = "unhandled",
 };
 
@@ -58,7 +61,7 @@ void vcpu_dump(struct vcpu *vcpu)
 	virt->dump_state(vcpu);
 }
 
-static bool stop_with_dump(struct vcpu *vcpu, const char *why)
+bool stop_with_dump(struct vcpu *vcpu, const char *why)
 {
 	vm_stop(vcpu->vm, "%s", why);
 	pr_err("[%s/%u] stopped: %s\n", vcpu->vm->name, vcpu->id, why);
@@ -128,7 +131,13 @@ bool handle_exit(struct vcpu *vcpu)
 	case EXIT_INVALID_STATE:
 		return stop_with_dump(vcpu, "the CPU refused the guest state "
 				      "(invalid guest state)");
+	case EXIT_CR_ACCESS:
+		return handle_cr_access(vcpu);
+	case EXIT_INVLPG:
+		return handle_invlpg(vcpu);
 	case EXIT_EXCEPTION:
+		if (vcpu->exit.exception.vector == 14 && vm_is_shadow(vcpu->vm))
+			return handle_shadow_pf(vcpu);
 		snprintf(why, sizeof(why), "unexpected intercepted exception "
 			 "vector %u", vcpu->exit.exception.vector);
 		return stop_with_dump(vcpu, why);

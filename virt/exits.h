@@ -13,6 +13,9 @@ bool handle_cpuid(struct vcpu *vcpu);
 bool handle_msr(struct vcpu *vcpu);
 bool handle_hypercall(struct vcpu *vcpu);
 
+/* Stop the VM with 'why', log it and dump the registers; false. */
+bool stop_with_dump(struct vcpu *vcpu, const char *why);
+
 /* Print the vCPU's registers and the backend's view of its state. */
 void vcpu_dump(struct vcpu *vcpu);
 

@@ -13,6 +13,7 @@
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "virt/loader.h"
+#include "virt/shadow_vm.h"
 #include "virt/virt.h"
 #include "virt/vm.h"
 
@@ -120,20 +121,15 @@ static void start_guest(const struct boot_module *m, unsigned index)
 {
 	struct guest_opts opts;
 	struct elf_image image;
-	char err[GUEST_ERR_MAX], default_name[16];
+	char err[GUEST_ERR_MAX], default_name[16], mmu[48];
 	const uint8_t *file = phys_to_virt(m->start);
 	uint64_t size = m->end - m->start, free_bytes;
+	struct vm_config config;
 	struct vm *vm;
 
 	snprintf(default_name, sizeof(default_name), "guest%u", index);
 	if (guest_opts_parse(m->cmdline, default_name, &opts, err, sizeof(err))) {
 		pr_err("guest %u: %s; not started\n", index, err);
-		return;
-	}
-	if (opts.mmu == MMU_MODE_SHADOW) {
-		pr_err("guest %s: mmu=shadow is not available yet (shadow "
-		       "paging comes with the shadow MMU); not started\n",
-		       opts.name);
 		return;
 	}
 	if (elf_check(file, size, opts.mem_bytes, &image, err, sizeof(err))) {
@@ -154,7 +150,11 @@ static void start_guest(const struct boot_module *m, unsigned index)
 		       (unsigned long)((free_bytes - MIN(free_bytes, MEM_RESERVE)) >> 20));
 		return;
 	}
-	vm = vm_create(opts.name, opts.mem_bytes, opts.mmu);
+	config = (struct vm_config){
+		.mem_bytes = opts.mem_bytes, .mmu = opts.mmu,
+		.shadow_unsync = opts.unsync, .shadow_flood = opts.flood,
+	};
+	vm = vm_create(opts.name, &config);
 	if (!vm)
 		return;
 	snprintf(vm->guest_cmdline, sizeof(vm->guest_cmdline), "%s",
@@ -167,11 +167,16 @@ static void start_guest(const struct boot_module *m, unsigned index)
 		vm_destroy(vm);
 		return;
 	}
-	pr_info("guest %s: %u vCPU%s on cpu%u%s, %lu MiB, mmu=tdp (%s), "
+	if (vm_is_shadow(vm))
+		snprintf(mmu, sizeof(mmu), "shadow (unsync %s, flooding %s)",
+			 opts.unsync ? "on" : "off", opts.flood ? "on" : "off");
+	else
+		snprintf(mmu, sizeof(mmu), "tdp (%s)", virt->tdp_format->name);
+	pr_info("guest %s: %u vCPU%s on cpu%u%s, %lu MiB, mmu=%s, "
 		"entry 0x%lx, command line '%s'\n", vm->name, vm->vcpu_count,
 		vm->vcpu_count > 1 ? "s" : "", vm->vcpus[0]->pcpu,
 		vm->vcpu_count > 1 ? "+" : "",
-		(unsigned long)(vm->mem_bytes >> 20), virt->tdp_format->name,
+		(unsigned long)(vm->mem_bytes >> 20), mmu,
 		(unsigned long)image.entry, vm->guest_cmdline);
 }
 
@@ -212,6 +217,10 @@ static void print_summary(void)
 			vm->mmu_mode == MMU_MODE_TDP ? "tdp" : "shadow",
 			(unsigned long)(vm->mem_bytes >> 20), result);
 		print_exits(vm);
+		if (vm_is_shadow(vm)) {
+			vm_shadow_print_stats(vm);
+			continue;
+		}
 		pr_info("  %-12s mmu: %lu faults, %lu 4K and %lu 2M mappings, "
 			"%lu tables, %lu unassigned-address faults\n", "",
 			(unsigned long)vm->mmu.stats.faults,

@@ -63,10 +63,21 @@ static int option(const char *key, unsigned klen, const char *val,
 			o->mmu = MMU_MODE_SHADOW;
 		else
 			goto bad;
+	} else if (word_is(key, klen, "unsync") ||
+		   word_is(key, klen, "flood")) {
+		bool on = word_is(val, vlen, "on");
+
+		if (!on && !word_is(val, vlen, "off"))
+			goto bad;
+		if (word_is(key, klen, "unsync"))
+			o->unsync = on;
+		else
+			o->flood = on;
 	} else {
 		snprintf(err, err_size, "unknown option '%.*s' (known: name= "
-			 "vcpus= mem= mmu=, then -- and the guest's own "
-			 "command line)", (int)(klen + (val ? vlen + 1 : 0)),
+			 "vcpus= mem= mmu= unsync= flood=, then -- and the "
+			 "guest's own command line)",
+			 (int)(klen + (val ? vlen + 1 : 0)),
 			 key);
 		return -1;
 	}
@@ -74,7 +85,8 @@ static int option(const char *key, unsigned klen, const char *val,
 bad:
 	snprintf(err, err_size, "bad value in '%.*s' (name: letters, digits, "
 		 "- _; vcpus: 1-%u; mem: %lluM-%lluG, a multiple of 4K; "
-		 "mmu: tdp or shadow)", (int)(klen + 1 + vlen), key,
+		 "mmu: tdp or shadow; unsync, flood: on or off)",
+		 (int)(klen + 1 + vlen), key,
 		 VM_MAX_VCPUS, (unsigned long long)(GUEST_MEM_MIN >> 20),
 		 (unsigned long long)(GUEST_MEM_MAX >> 30));
 	return -1;
@@ -87,7 +99,8 @@ int guest_opts_parse(const char *line, const char *default_name,
 	const char *p = line;
 
 	*o = (struct guest_opts){ .vcpus = 1, .mem_bytes = GUEST_MEM_DEFAULT,
-				  .mmu = MMU_MODE_TDP };
+				  .mmu = MMU_MODE_TDP, .unsync = true,
+				  .flood = true };
 	snprintf(o->name, sizeof(o->name), "%s", default_name);
 	for (;;) {
 		unsigned len = 0, klen = 0;

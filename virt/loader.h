@@ -6,6 +6,9 @@
  * A module's command line: hypervisor options first, then "--", then the
  * guest's own command line, which the guest gets in its multiboot info:
  *   [path] name=hello vcpus=2 mem=64M mmu=tdp -- verbose seed=7
+ * mmu=shadow takes unsync=on|off and flood=on|off (both on by default):
+ * whether last-level shadow pages may go unsync, and whether write-flooded
+ * shadow pages are zapped (to measure what each saves).
  * (QEMU's -initrd keeps the file's path in front; GRUB's module2 does not.)
  */
 #ifndef VIRT_LOADER_H
@@ -25,6 +28,8 @@ struct guest_opts {
 	unsigned vcpus;
 	uint64_t mem_bytes;
 	enum mmu_mode mmu;
+	bool unsync;			/* unsync=on|off (shadow; default on) */
+	bool flood;			/* flood=on|off (shadow; default on) */
 	char cmdline[VM_CMDLINE_MAX];	/* after "--" */
 };
 

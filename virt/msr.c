@@ -6,6 +6,7 @@
 #include "virt/exits.h"
 #include "arch/x86/cpu.h"
 #include "kernel/printk.h"
+#include "virt/shadow_vm.h"
 #include "virt/virt.h"
 #include "virt/vm.h"
 
@@ -56,7 +57,21 @@ bool handle_msr(struct vcpu *vcpu)
 	uint32_t index = (uint32_t)vcpu->regs.rcx;
 	uint64_t value = (vcpu->regs.rdx << 32) | (uint32_t)vcpu->regs.rax;
 	bool gp = false, handled;
+	int r;
 
+	/* Under shadow paging the guest's EFER is the MMU's: the hardware
+	 * runs with another (virt/shadow_cr.c). */
+	if (index == MSR_EFER && vm_is_shadow(vcpu->vm)) {
+		if (!write) {
+			value = vcpu->shadow.paging.efer;
+		} else if ((r = shadow_efer_write(vcpu, value)) != 0) {
+			if (r < 0)
+				return false;
+			virt->inject_exception(vcpu, 13, true, 0);
+			return true;
+		}
+		goto done;
+	}
 	handled = virt->guest_msr(vcpu, write, index, &value, &gp);
 	if (!handled)
 		handled = write ? allowed_write(index)
@@ -65,6 +80,7 @@ bool handle_msr(struct vcpu *vcpu)
 		virt->inject_exception(vcpu, 13, true, 0);
 		return true;	/* RIP stays: the fault is on the instruction */
 	}
+done:
 	if (!write) {
 		vcpu->regs.rax = (uint32_t)value;
 		vcpu->regs.rdx = value >> 32;

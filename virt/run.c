@@ -14,6 +14,7 @@
 #include "kernel/printk.h"
 #include "smp/percpu.h"
 #include "virt/exits.h"
+#include "virt/shadow_vm.h"
 #include "virt/virt.h"
 #include "virt/vm.h"
 
@@ -45,12 +46,20 @@ void vcpu_run_loop(void *arg)
 	struct vm *vm = vcpu->vm;
 	uint64_t deadline = rdtsc() + (uint64_t)guest_timeout_s * tsc_khz * 1000;
 
+	if (vm_is_shadow(vm) && !vcpu_shadow_init(vcpu)) {
+		vm_stop(vm, "vCPU %u: no memory for its shadow page-table "
+			"roots", vcpu->id);
+		goto out;
+	}
 	if (!virt->vcpu_create(vcpu)) {
 		vm_stop(vm, "vCPU %u could not be created on cpu%u", vcpu->id,
 			vcpu->pcpu);
+		if (vm_is_shadow(vm))
+			vcpu_shadow_destroy(vcpu);
 		goto out;
 	}
-	virt->load_mmu_root(vcpu, vm->mmu.root_hpa);
+	if (!vm_is_shadow(vm))
+		virt->load_mmu_root(vcpu, vm->mmu.root_hpa);
 	apic_timer_periodic(RUN_TICK_MS);
 	while (vm_is_running(vm)) {
 		if (__atomic_load_n(&vcpu->state, __ATOMIC_ACQUIRE) ==
@@ -63,6 +72,8 @@ void vcpu_run_loop(void *arg)
 				guest_timeout_s);
 			break;
 		}
+		if (vm_is_shadow(vm) && !vcpu_shadow_prepare_entry(vcpu))
+			break;
 		irq_disable();
 		virt->vcpu_run(vcpu);
 		irq_enable();	/* pending host interrupts are taken here */
@@ -73,6 +84,8 @@ void vcpu_run_loop(void *arg)
 	}
 	apic_timer_periodic(0);
 	virt->vcpu_destroy(vcpu);
+	if (vm_is_shadow(vm))
+		vcpu_shadow_destroy(vcpu);
 out:
 	/* Wake the VM's other vCPUs: they must see it has ended. */
 	for (unsigned i = 0; i < vm->vcpu_count; i++)

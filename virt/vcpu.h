@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "mmu/shadow.h"
 
 struct vm;
 
@@ -48,8 +49,19 @@ enum exit_reason {
 	EXIT_EXTERNAL_INTR,	/* a host interrupt arrived (IPI, timer) */
 	EXIT_TRIPLE_FAULT,	/* VMX triple fault / SVM SHUTDOWN */
 	EXIT_INVALID_STATE,	/* VM entry refused the guest state */
+	EXIT_CR_ACCESS,		/* MOV to/from CR0/CR3/CR4, CLTS, LMSW
+				   (shadow paging) */
+	EXIT_INVLPG,		/* INVLPG (shadow paging) */
 	EXIT_UNHANDLED,		/* anything else: vendor_code says what */
 	EXIT_REASON_COUNT
+};
+
+/* exit.cr.kind */
+enum cr_access_kind {
+	CR_ACCESS_MOV_TO,
+	CR_ACCESS_MOV_FROM,
+	CR_ACCESS_CLTS,
+	CR_ACCESS_LMSW,
 };
 
 #define NPF_READ	(1u << 0)
@@ -68,6 +80,11 @@ struct vcpu_exit {
 	 * decodes it).
 	 */
 	uint8_t insn_len;
+	/* The exit interrupted the delivery of an event (an exception or
+	 * interrupt whose IDT entry, stack or handler faulted): the backend
+	 * delivers it again at the next entry, and the instruction at RIP
+	 * is not the one that made the access. */
+	bool in_event_delivery;
 	union {
 		struct {
 			uint16_t port;
@@ -83,6 +100,20 @@ struct vcpu_exit {
 			uint64_t gpa;
 			uint32_t access;	/* NPF_* */
 		} npf;
+		struct {
+			/* decoded false: the backend does not know the
+			 * operands (SVM without decode assists): the
+			 * instruction at RIP is emulated. */
+			bool decoded;
+			uint8_t cr;		/* 0, 3 or 4 */
+			uint8_t kind;		/* enum cr_access_kind */
+			uint8_t gpr;		/* MOV: 0 RAX .. 15 R15 */
+			uint16_t lmsw_source;	/* LMSW: the operand */
+		} cr;
+		struct {
+			bool decoded;		/* as for cr */
+			uint64_t gva;
+		} invlpg;
 		struct {
 			uint8_t vector;
 			bool has_error_code;
@@ -120,6 +151,27 @@ struct vcpu {
 
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t entries;
+
+	/* Shadow paging (vm->mmu_mode == MMU_MODE_SHADOW; virt/shadow_vm.c). */
+	struct shadow_vcpu shadow;
+	/* Set by another CPU's shadow MMU flush, taken by the backend before
+	 * the next entry: flush this vCPU's guest TLB (ASID/VPID). */
+	bool tlb_flush_pending;
+	/* What the backend was last told to run with. */
+	uint64_t shadow_loaded_version, shadow_loaded_root;
+	uint64_t shadow_loaded_cr0, shadow_loaded_cr4, shadow_loaded_efer;
+	bool shadow_loaded;
+	bool lockless_irq_was_on;	/* shadow_ops.lockless_begin/end */
+	uint64_t invlpg_count, cr_exits;
 };
+
+/* The backend's part of a pending shadow MMU flush: true once per
+ * request, before an entry (interrupts off). */
+static inline bool vcpu_take_flush_request(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->tlb_flush_pending, __ATOMIC_ACQUIRE) &&
+	       __atomic_exchange_n(&vcpu->tlb_flush_pending, false,
+				   __ATOMIC_SEQ_CST);
+}
 
 #endif

@@ -83,6 +83,18 @@ struct virt_ops {
 	 * entry on. */
 	void (*load_mmu_root)(struct vcpu *vcpu, uint64_t root_hpa);
 
+	/*
+	 * Shadow paging (virt/shadow_vm.h): from the next entry on, run with
+	 * hardware CR0/CR4/EFER = shadow_hw_*(&vcpu->shadow) and CR3 =
+	 * vcpu->shadow.root_hpa, while the guest reads its own values
+	 * (vcpu->shadow.paging; read shadows or intercepted reads); 'flush':
+	 * flush this vCPU's guest TLB too. In shadow mode the backend also
+	 * intercepts #PF, CR0/CR3/CR4 writes (and reads where the hardware
+	 * value would show), INVLPG, and takes vcpu_take_flush_request()
+	 * before every entry.
+	 */
+	void (*load_shadow_state)(struct vcpu *vcpu, bool flush);
+
 	/* Flush this vCPU's guest translations (ASID/VPID and, for EPT,
 	 * the combined ones) before the next entry. */
 	void (*flush_guest_tlb)(struct vcpu *vcpu);

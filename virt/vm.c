@@ -5,6 +5,7 @@
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "virt/shadow_vm.h"
 #include "virt/virt.h"
 
 struct vm *vms[VM_MAX];
@@ -44,9 +45,17 @@ static void free_slot(struct memslot *slot)
 	kfree(slot->large_ok);
 }
 
-struct vm *vm_create(const char *name, uint64_t mem_bytes, enum mmu_mode mode)
+static bool mmu_init(struct vm *vm, const struct vm_config *config)
+{
+	if (config->mmu == MMU_MODE_SHADOW)
+		return vm_shadow_init(vm, config);
+	return tdp_mmu_init(&vm->mmu, virt->tdp_format, &vm->slots);
+}
+
+struct vm *vm_create(const char *name, const struct vm_config *config)
 {
 	struct vm *vm = kmalloc(sizeof(*vm));
+	uint64_t mem_bytes = config->mem_bytes;
 	struct memslot *slot;
 
 	if (!vm || vm_count >= VM_MAX) {
@@ -56,7 +65,7 @@ struct vm *vm_create(const char *name, uint64_t mem_bytes, enum mmu_mode mode)
 	}
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->mem_bytes = mem_bytes;
-	vm->mmu_mode = mode;
+	vm->mmu_mode = config->mmu;
 	vm->lock = (struct spinlock)SPINLOCK_INIT("vm");
 	vm->state = VM_RUNNING;
 
@@ -74,8 +83,8 @@ struct vm *vm_create(const char *name, uint64_t mem_bytes, enum mmu_mode mode)
 		return NULL;
 	}
 	memslot_compute_large(slot);
-	if (!tdp_mmu_init(&vm->mmu, virt->tdp_format, &vm->slots)) {
-		pr_err("vm %s: out of memory for its page-table root\n", name);
+	if (!mmu_init(vm, config)) {
+		pr_err("vm %s: out of memory for its MMU\n", name);
 		free_slot(slot);
 		kfree(vm);
 		return NULL;
@@ -87,7 +96,10 @@ struct vm *vm_create(const char *name, uint64_t mem_bytes, enum mmu_mode mode)
 
 void vm_destroy(struct vm *vm)
 {
-	tdp_mmu_destroy(&vm->mmu);
+	if (vm->mmu_mode == MMU_MODE_SHADOW)
+		shadow_mmu_destroy(&vm->shadow);
+	else
+		tdp_mmu_destroy(&vm->mmu);
 	for (unsigned i = 0; i < vm->slots.count; i++)
 		free_slot(&vm->slots.slot[i]);
 	for (unsigned i = 0; i < vm->vcpu_count; i++)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mmu/memslot.h"
+#include "mmu/shadow.h"
 #include "mmu/tdp.h"
 #include "smp/spinlock.h"
 #include "virt/vcpu.h"
@@ -19,7 +20,16 @@
 
 enum mmu_mode {
 	MMU_MODE_TDP,		/* EPT / NPT */
-	MMU_MODE_SHADOW,	/* shadow page tables (later issue) */
+	MMU_MODE_SHADOW,	/* shadow page tables (mmu/shadow.h) */
+};
+
+/* What a VM is made with (virt/loader.c's guest options). */
+struct vm_config {
+	uint64_t mem_bytes;
+	enum mmu_mode mmu;
+	bool shadow_unsync;		/* level-1 shadow pages may go unsync */
+	bool shadow_flood;		/* zap write-flooded shadow pages */
+	uint32_t shadow_max_pages;	/* 0: the default for the memory */
 };
 
 enum vm_state {
@@ -42,7 +52,10 @@ struct vm {
 	uint64_t mem_bytes;
 
 	struct memslots slots;
-	struct tdp_mmu mmu;
+	struct tdp_mmu mmu;		/* MMU_MODE_TDP */
+	struct shadow_mmu shadow;	/* MMU_MODE_SHADOW */
+	uint64_t tlb_flush_requests;	/* shadow MMU flushes of the VM */
+	uint64_t tlb_flush_ipis;	/* ... and the kicks they sent */
 
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	unsigned vcpu_count;
@@ -66,10 +79,10 @@ extern unsigned vm_count;
 #define GUEST_MBI_GPA		0x9000ull	/* multiboot info, built by us */
 #define GUEST_MBI_SIZE		0x1000ull
 
-/* Allocate a VM with 'mem_bytes' of RAM at guest-physical 0 (backed by
+/* Allocate a VM with config->mem_bytes of RAM at guest-physical 0 (backed by
  * 2 MiB-aligned host chunks where possible, 4 KiB frames otherwise). NULL
  * with a message when memory runs out. */
-struct vm *vm_create(const char *name, uint64_t mem_bytes, enum mmu_mode mode);
+struct vm *vm_create(const char *name, const struct vm_config *config);
 void vm_destroy(struct vm *vm);
 
 /* Host pointer to guest-physical [gpa, gpa + len) if it lies in one page

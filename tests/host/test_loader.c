@@ -27,7 +27,20 @@ static void test_defaults(void **state)
 	assert_int_equal(o.vcpus, 1);
 	assert_int_equal(o.mem_bytes, GUEST_MEM_DEFAULT);
 	assert_int_equal(o.mmu, MMU_MODE_TDP);
+	assert_true(o.unsync);
+	assert_true(o.flood);
 	assert_string_equal(o.cmdline, "");
+}
+
+static void test_shadow_switches(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("mmu=shadow unsync=off"), 0);
+	assert_false(o.unsync);
+	assert_true(o.flood);
+	assert_int_equal(parse("mmu=shadow flood=off unsync=on"), 0);
+	assert_true(o.unsync);
+	assert_false(o.flood);
 }
 
 static void test_full_line_with_guest_words(void **state)
@@ -65,7 +78,7 @@ static void test_bad_values(void **state)
 	static const char *const bad[] = {
 		"vcpus=0", "vcpus=9", "vcpus=x", "mem=1M", "mem=4G",
 		"mem=2097153", "mem=", "mmu=ept", "name=", "name=a/b",
-		"name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "unsync=yes", "flood=",
 	};
 
 	(void)state;
@@ -219,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_full_line_with_guest_words),
 		cmocka_unit_test(test_qemu_path_first_is_skipped),
 		cmocka_unit_test(test_unknown_option),
+		cmocka_unit_test(test_shadow_switches),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_valid_elf),
 		cmocka_unit_test(test_not_elf),

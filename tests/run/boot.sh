@@ -91,17 +91,22 @@ case_guests_smp8() {
 	FORBID=("ERROR:" "WARNING:" "PANIC" "stopped")
 }
 
-# SVM without nested paging: the guest is refused with the reason, the
-# hypervisor goes on and reports it.
+# SVM without nested paging: a mmu=tdp guest is refused with the reason,
+# the hypervisor goes on and reports it, and mmu=shadow guests run (one
+# with paging off, one through 32-bit, PAE and long-mode paging).
 case_guests_no_npt() {
 	PATHS=kernel
 	QEMU_CPU=qemu64
-	MODULES=("build/guests/hello.elf name=hello")
+	MODULES=("build/guests/hello.elf name=hello"
+		 "build/guests/hello.elf name=hello-sh mmu=shadow"
+		 "build/guests/paging.elf name=paging-sh mmu=shadow mem=32M -- seed=7")
 	EXPECT=("no NPT (shadow paging only)"
 		"ERROR: [hello/0] SVM without nested paging: this guest needs mmu=shadow"
-		"  hello            1 tdp       16M  stopped: vCPU 0 could not be created on cpu0"
+		"  hello            1 tdp       16M  stopped: vCPU 0 could not be created on cpu"
+		"  hello-sh         1 shadow    16M  PASS (exit value 0x10)"
+		"  paging-sh        1 shadow    32M  PASS (exit value 0x10)"
 		"hv: finished")
-	FORBID=("PANIC" "hello: verdict")
+	FORBID=("PANIC" "[hello/0] hello: verdict")
 }
 
 # Without SVM or VMX in CPUID: the cause, what to do, and a clean stop.
@@ -203,13 +208,13 @@ case_guest_bad_modules() {
 		 "build/guests/hello.elf name=colour colour=blue"
 		 "build/guests/hello.elf name=greedy vcpus=8"
 		 "build/guests/hello.elf name=huge mem=3G"
-		 "build/guests/hello.elf name=shadowy mmu=shadow"
+		 "build/guests/hello.elf name=shadowy mmu=shadow unsync=maybe"
 		 "$HELLO")
 	EXPECT=("ERROR: guest notelf: module 0: not an ELF file"
 		"ERROR: guest 1: unknown option 'colour=blue'"
 		"ERROR: guest greedy: needs 8 vCPUs but only 4 CPUs are free; not started"
 		"ERROR: guest huge: needs 3072 MiB of memory but only"
-		"ERROR: guest shadowy: mmu=shadow is not available yet"
+		"ERROR: guest 4: bad value in 'unsync=maybe'"
 		"[hello/0] hello: verdict: PASS"
 		"  hello            1 tdp       16M  PASS (exit value 0x10)")
 	FORBID=("  notelf " "  colour " "  greedy " "  huge " "PANIC")

@@ -9,6 +9,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/svm/vmcb.h"
 #include "virt/guest_walk.h"
+#include "virt/shadow_vm.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 
@@ -38,6 +39,8 @@ void svm_read_sregs(struct vcpu *vcpu)
 	s->cs_long = save->cs.attrib & VMCB_ATTR_L;
 	s->cs_db = save->cs.attrib & VMCB_ATTR_DB;
 	s->cpl = save->cpl;
+	if (vm_is_shadow(vcpu->vm))
+		vcpu_shadow_view(vcpu, s);
 }
 
 /*
@@ -173,6 +176,7 @@ void svm_decode_exit(struct vcpu *vcpu)
 	requeue_interrupted_event(c);
 	*e = (struct vcpu_exit){ .reason = EXIT_UNHANDLED,
 				 .vendor_code = code, .qualification = info1 };
+	e->in_event_delivery = c->exit_int_info & VMCB_EVENT_VALID;
 
 	if ((uint32_t)code == SVM_EXIT_INVALID) {
 		e->reason = EXIT_INVALID_STATE;
@@ -226,6 +230,21 @@ void svm_decode_exit(struct vcpu *vcpu)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_TRIPLE_FAULT;
+		break;
+	case SVM_EXIT_READ_CR0 + 0:
+	case SVM_EXIT_READ_CR0 + 3:
+	case SVM_EXIT_READ_CR0 + 4:
+	case SVM_EXIT_WRITE_CR0 + 0:
+	case SVM_EXIT_WRITE_CR0 + 3:
+	case SVM_EXIT_WRITE_CR0 + 4:
+		/* Shadow paging. Without decode assists nothing says which
+		 * instruction it was: virt/ emulates it. */
+		e->reason = EXIT_CR_ACCESS;
+		e->cr.decoded = false;
+		break;
+	case SVM_EXIT_INVLPG:
+		e->reason = EXIT_INVLPG;
+		e->invlpg.decoded = false;
 		break;
 	}
 }

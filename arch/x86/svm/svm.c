@@ -144,6 +144,7 @@ const struct virt_ops svm_ops = {
 	.set_cr2 = svm_set_cr2,
 	.load_mmu_root = svm_load_mmu_root,
 	.flush_guest_tlb = svm_flush_guest_tlb,
+	.load_shadow_state = svm_load_shadow_state,
 	.dump_state = svm_dump_state,
 	.guest_msr = svm_guest_msr,
 	.tdp_format = &tdp_format_npt,

@@ -129,6 +129,7 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector,
 			  bool has_error_code, uint32_t error_code);
 void svm_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa);
 void svm_flush_guest_tlb(struct vcpu *vcpu);
+void svm_load_shadow_state(struct vcpu *vcpu, bool flush);
 void svm_dump_state(struct vcpu *vcpu);
 bool svm_guest_msr(struct vcpu *vcpu, bool write, uint32_t index,
 		   uint64_t *value, bool *gp);

@@ -14,6 +14,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "smp/percpu.h"
+#include "virt/shadow_vm.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 
@@ -83,6 +84,8 @@ static void prepare_tlb(struct vcpu *vcpu, struct svm_vcpu *svm)
 {
 	unsigned cpu = this_cpu_id();
 
+	if (vcpu_take_flush_request(vcpu))
+		svm->flush_tlb = true;
 	if (svm->asid_generation == 0 || svm->asid_cpu != cpu ||
 	    svm->asid_generation != asid_pools[cpu].generation)
 		new_asid(vcpu, svm, cpu);
@@ -138,7 +141,25 @@ static void init_save_area(struct vmcb_save *save)
 	save->rflags = 0x2;
 }
 
-static void init_control_area(struct svm_vcpu *svm)
+/*
+ * Shadow paging (virt/shadow_vm.h): no nested paging; the guest's CR0,
+ * CR3 and CR4 are not the hardware's, so reads and writes of them exit
+ * (reads only to give the guest its own value; SMSW is a CR0 read too);
+ * every #PF goes to the shadow MMU, INVLPG too; a task switch would load
+ * CR3 behind the MMU's back, so it exits and stops the VM.
+ */
+#define CR_INTERCEPTS_SHADOW	(0x19u | 0x19u << 16)	/* CR0, CR3, CR4 */
+
+static void init_shadow_intercepts(struct vmcb_control *c)
+{
+	c->np_control = 0;
+	c->intercept_cr = CR_INTERCEPTS_SHADOW;
+	c->intercept_exceptions |= 1u << VECTOR_PF;
+	c->intercept_misc1 |= VMCB_INTERCEPT_INVLPG |
+			      VMCB_INTERCEPT_TASK_SWITCH;
+}
+
+static void init_control_area(struct svm_vcpu *svm, bool shadow)
 {
 	struct vmcb_control *c = &svm->vmcb->control;
 
@@ -173,6 +194,8 @@ static void init_control_area(struct svm_vcpu *svm)
 	c->np_control = VMCB_NP_ENABLE;
 	c->event_inj = 0;
 	c->clean = 0;
+	if (shadow)
+		init_shadow_intercepts(c);
 }
 
 static void free_backend(struct vcpu *vcpu, struct svm_vcpu *svm)
@@ -198,12 +221,12 @@ static uint64_t alloc_or_zero(uint64_t pages)
 bool svm_vcpu_create(struct vcpu *vcpu)
 {
 	const char *name = vcpu->vm->name;
+	bool shadow = vm_is_shadow(vcpu->vm);
 	struct svm_vcpu *svm;
 
-	if (!svm_caps.npt) {
+	if (!svm_caps.npt && !shadow) {
 		pr_err("[%s/%u] SVM without nested paging: this guest needs "
-		       "mmu=shadow, which is not available yet\n", name,
-		       vcpu->id);
+		       "mmu=shadow\n", name, vcpu->id);
 		return false;
 	}
 	svm = kmalloc(sizeof(*svm));
@@ -231,7 +254,7 @@ bool svm_vcpu_create(struct vcpu *vcpu)
 	memset(phys_to_virt(svm->iopm_pa), 0xff, SVM_IOPM_PAGES * PAGE_SIZE);
 	memset(phys_to_virt(svm->msrpm_pa), 0xff, SVM_MSRPM_PAGES * PAGE_SIZE);
 	svm->vmcb = phys_to_virt(svm->vmcb_pa);
-	init_control_area(svm);
+	init_control_area(svm, shadow);
 	init_save_area(&svm->vmcb->save);
 	svm->dirty = VMCB_CLEAN_ALL;	/* the first VMRUN caches nothing */
 	svm->asid_generation = 0;	/* no ASID yet: prepare_tlb gives one */
@@ -361,6 +384,23 @@ void svm_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa)
 	svm->dirty |= VMCB_CLEAN_NP;
 	/* Translations tagged with this ASID came from the old root. */
 	svm->flush_tlb = true;
+}
+
+/* Shadow paging: the hardware state that runs the guest on its shadow
+ * tables (the guest's own view is vcpu->shadow.paging). */
+void svm_load_shadow_state(struct vcpu *vcpu, bool flush)
+{
+	struct svm_vcpu *svm = vcpu->arch;
+	struct vmcb_save *save = &svm->vmcb->save;
+	const struct shadow_vcpu *sv = &vcpu->shadow;
+
+	save->cr0 = shadow_hw_cr0(sv);
+	save->cr3 = sv->root_hpa;
+	save->cr4 = shadow_hw_cr4(sv);
+	save->efer = shadow_hw_efer(sv) | EFER_SVME;
+	svm->dirty |= VMCB_CLEAN_CRX;
+	if (flush)
+		svm->flush_tlb = true;
 }
 
 void svm_flush_guest_tlb(struct vcpu *vcpu)

@@ -27,9 +27,11 @@
 #define VMCB_INTERCEPT_CPUID		(1u << 18)
 #define VMCB_INTERCEPT_INVD		(1u << 22)
 #define VMCB_INTERCEPT_HLT		(1u << 24)
+#define VMCB_INTERCEPT_INVLPG		(1u << 25)
 #define VMCB_INTERCEPT_INVLPGA		(1u << 26)
 #define VMCB_INTERCEPT_IOIO_PROT	(1u << 27)
 #define VMCB_INTERCEPT_MSR_PROT		(1u << 28)
+#define VMCB_INTERCEPT_TASK_SWITCH	(1u << 29)
 #define VMCB_INTERCEPT_SHUTDOWN		(1u << 31)
 
 /* Intercept vector 4 (offset 0x10). */
@@ -88,6 +90,8 @@
 
 /* ---- Exit codes (appendix C) ------------------------------------------- */
 
+#define SVM_EXIT_READ_CR0		0x00	/* + n: MOV from CRn (SMSW: CR0) */
+#define SVM_EXIT_WRITE_CR0		0x10	/* + n: MOV to CRn, CLTS, LMSW */
 #define SVM_EXIT_EXCEPTION_BASE		0x40	/* + vector, to 0x5f */
 #define SVM_EXIT_INTR			0x60
 #define SVM_EXIT_NMI			0x61
@@ -96,9 +100,11 @@
 #define SVM_EXIT_CPUID			0x72
 #define SVM_EXIT_INVD			0x76
 #define SVM_EXIT_HLT			0x78
+#define SVM_EXIT_INVLPG			0x79
 #define SVM_EXIT_INVLPGA		0x7a
 #define SVM_EXIT_IOIO			0x7b
 #define SVM_EXIT_MSR			0x7c
+#define SVM_EXIT_TASK_SWITCH		0x7d
 #define SVM_EXIT_SHUTDOWN		0x7f
 #define SVM_EXIT_VMRUN			0x80
 #define SVM_EXIT_VMMCALL		0x81

@@ -153,6 +153,41 @@ static void emulate_invlpg(struct vmx_vcpu *vmx)
 	skip(vmx);
 }
 
+/*
+ * Shadow paging: MOV to/from CR0, CR3, CR4, CLTS and LMSW go to virt/
+ * (virt/shadow_cr.c), with the operands the qualification gives (SDM
+ * table 28-3). CR8 stays here. True if it is one of those.
+ */
+static bool decode_shadow_cr_access(struct vcpu_exit *e)
+{
+	uint64_t q = e->qualification;
+	unsigned cr = q & CR_QUAL_NUMBER_MASK;
+	unsigned type = (q & CR_QUAL_TYPE_MASK) >> CR_QUAL_TYPE_SHIFT;
+
+	if (cr != 0 && cr != 3 && cr != 4)
+		return false;
+	e->reason = EXIT_CR_ACCESS;
+	e->cr.decoded = true;
+	e->cr.cr = (uint8_t)cr;
+	e->cr.gpr = (q & CR_QUAL_GPR_MASK) >> CR_QUAL_GPR_SHIFT;
+	e->cr.lmsw_source = (uint16_t)(q >> CR_QUAL_LMSW_DATA_SHIFT);
+	switch (type) {
+	case CR_MOV_TO:
+		e->cr.kind = CR_ACCESS_MOV_TO;
+		break;
+	case CR_MOV_FROM:
+		e->cr.kind = CR_ACCESS_MOV_FROM;
+		break;
+	case CR_CLTS:
+		e->cr.kind = CR_ACCESS_CLTS;
+		break;
+	default:
+		e->cr.kind = CR_ACCESS_LMSW;
+		break;
+	}
+	return true;
+}
+
 bool vmx_handle_exit(struct vmx_vcpu *vmx)
 {
 	struct vcpu_exit *e = &vmx->vcpu->exit;
@@ -168,6 +203,7 @@ bool vmx_handle_exit(struct vmx_vcpu *vmx)
 		return false;
 	}
 	e->insn_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSN_LEN);
+	e->in_event_delivery = vmx->idt_vectoring_info & INTR_INFO_VALID;
 	switch (basic) {
 	case VMX_EXIT_EXCEPTION_NMI:
 		decode_exception_or_nmi(e);
@@ -206,6 +242,8 @@ bool vmx_handle_exit(struct vmx_vcpu *vmx)
 		       (unsigned long)vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS));
 		return false;
 	case VMX_EXIT_CR_ACCESS:
+		if (vmx->shadow && decode_shadow_cr_access(e))
+			return false;
 		vmx->internal_exits++;
 		return vmx_cr_access(vmx);
 	case VMX_EXIT_INVD:
@@ -215,6 +253,12 @@ bool vmx_handle_exit(struct vmx_vcpu *vmx)
 		skip(vmx);
 		return true;
 	case VMX_EXIT_INVLPG:
+		if (vmx->shadow) {
+			e->reason = EXIT_INVLPG;
+			e->invlpg.decoded = true;
+			e->invlpg.gva = e->qualification;
+			return false;
+		}
 		vmx->internal_exits++;
 		emulate_invlpg(vmx);
 		return true;

@@ -22,6 +22,7 @@
 #include "kernel/printk.h"
 #include "smp/percpu.h"
 #include "smp/spinlock.h"
+#include "virt/shadow_vm.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 
@@ -39,6 +40,7 @@ _Static_assert(offsetof(struct vcpu_regs, rax) == 0 &&
 #define PAT_POWER_ON		0x0007040600070406ull
 #define DR7_POWER_ON		0x400ull
 #define RFLAGS_FIXED		0x2ull
+#define VECTOR_PF		14
 
 /* The VMCS current on each CPU, so run knows when to VMPTRLD again. */
 static uint64_t current_vmcs[MAX_CPUS];
@@ -144,13 +146,27 @@ struct vmx_controls {
  * Acknowledge-interrupt-on-exit stays 0: the interrupt stays pending in
  * the local APIC, and the host takes it when run.c enables interrupts.
  */
-static bool compute_controls(struct vmx_controls *c)
+/*
+ * Shadow paging instead: no EPT (nor unrestricted guest, which needs
+ * it: the hardware's CR0.PE and PG are always on there); CR3 loads and
+ * stores and INVLPG exit; INVPCID stays off, so it raises #UD, as the
+ * guest's CPUID (without it) says.
+ */
+static bool compute_controls(struct vmx_controls *c, bool shadow)
 {
 	uint32_t proc2 = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			 PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID;
+	uint32_t proc2_need = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST;
 	uint32_t proc_need = PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
 			     PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
 			     VMX_PROC_ACTIVATE_SECONDARY;
+
+	if (shadow) {
+		proc2 = PROC2_ENABLE_RDTSCP;
+		proc2_need = 0;
+		proc_need |= PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+			     PROC_INVLPG_EXITING;
+	}
 	uint32_t exit_need = EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER |
 			     EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT;
 	uint32_t entry_need = ENTRY_LOAD_EFER | ENTRY_LOAD_PAT;
@@ -165,8 +181,7 @@ static bool compute_controls(struct vmx_controls *c)
 			     proc_need | PROC_MWAIT_EXITING |
 			     PROC_MONITOR_EXITING, proc_need, &c->proc) ||
 	    !adjust_controls("secondary processor-based", &vmx_caps.proc2,
-			     proc2, VMX_PROC2_EPT |
-			     VMX_PROC2_UNRESTRICTED_GUEST, &c->proc2) ||
+			     proc2, proc2_need, &c->proc2) ||
 	    !adjust_controls("VM-exit", &vmx_caps.exit,
 			     exit_need | EXIT_SAVE_DEBUG_CONTROLS, exit_need,
 			     &c->exit) ||
@@ -316,6 +331,21 @@ static void write_guest_state(struct vmx_vcpu *vmx, bool load_debug)
 	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 }
 
+/*
+ * Shadow paging: the host owns every CR0 and CR4 bit (the guest reads
+ * its own values from the read shadows, and any write that changes one
+ * exits), and every #PF exits (error-code mask and match 0 with bit 14
+ * set in the bitmap). The hardware values come from load_shadow_state.
+ */
+static void init_shadow_state(struct vmx_vcpu *vmx)
+{
+	vmx->cr0_mask = ~0ull;
+	vmx->cr4_mask = ~0ull;
+	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, vmx->cr0_mask);
+	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, vmx->cr4_mask);
+	vmcs_write(VMCS_EXCEPTION_BITMAP, 1u << VECTOR_PF);
+}
+
 /* ---- Create / destroy --------------------------------------------------- */
 
 static bool make_current(struct vmx_vcpu *vmx)
@@ -365,7 +395,10 @@ bool vmx_vcpu_create(struct vcpu *vcpu)
 	struct vmx_controls controls;
 	struct vmx_vcpu *vmx;
 
-	if (!cpu_can_run_guests() || !compute_controls(&controls))
+	bool shadow = vcpu->vm->mmu_mode == MMU_MODE_SHADOW;
+
+	if ((!shadow && !cpu_can_run_guests()) ||
+	    !compute_controls(&controls, shadow))
 		return false;
 	vmx = kmalloc(sizeof(*vmx));
 	if (!vmx) {
@@ -391,9 +424,12 @@ bool vmx_vcpu_create(struct vcpu *vcpu)
 		free_vmx(vmx);
 		return false;
 	}
+	vmx->shadow = shadow;
 	write_controls(vmx, &controls);
 	write_host_state();
 	write_guest_state(vmx, controls.entry & ENTRY_LOAD_DEBUG_CONTROLS);
+	if (shadow)
+		init_shadow_state(vmx);
 	vmx->flush_ept = vmx->flush_vpid = true;	/* first entry */
 	vcpu->arch = vmx;
 	vcpu->asid = vmx->vpid;
@@ -490,6 +526,26 @@ void vmx_load_mmu_root(struct vcpu *vcpu, uint64_t root_hpa)
 	vmx->flush_ept = true;
 }
 
+/* Shadow paging: the hardware state that runs the guest on its shadow
+ * tables; with EPT off, VM entry loads PAE PDPTEs from CR3 itself. */
+void vmx_load_shadow_state(struct vcpu *vcpu, bool flush)
+{
+	struct vmx_vcpu *vmx = vcpu->arch;
+	const struct shadow_vcpu *sv = &vcpu->shadow;
+
+	if (!make_current(vmx))
+		return;
+	vmcs_write(VMCS_GUEST_CR0, shadow_hw_cr0(sv) | vmx_caps.cr0_fixed0);
+	vmcs_write(VMCS_GUEST_CR4, shadow_hw_cr4(sv) | vmx_caps.cr4_fixed0 |
+		   CR4_VMXE);
+	vmcs_write(VMCS_GUEST_CR3, sv->root_hpa);
+	vmcs_write(VMCS_GUEST_EFER, shadow_hw_efer(sv));
+	vmcs_write(VMCS_CR0_READ_SHADOW, sv->paging.cr0);
+	vmcs_write(VMCS_CR4_READ_SHADOW, sv->paging.cr4);
+	if (flush)
+		vmx->flush_vpid = true;
+}
+
 void vmx_flush_guest_tlb(struct vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = vcpu->arch;
@@ -570,6 +626,8 @@ static void prepare_entry(struct vmx_vcpu *vmx)
 		vmcs_write(VMCS_ENTRY_INSN_LEN, vmx->event.insn_len);
 		vmx->event.info = 0;
 	}
+	if (vcpu_take_flush_request(vcpu))
+		vmx->flush_vpid = true;
 	do_flushes(vmx);
 }
 
@@ -599,6 +657,8 @@ static void read_guest_state(struct vmx_vcpu *vmx)
 	s->cs_long = cs_ar & AR_LONG;
 	s->cs_db = cs_ar & AR_DB;
 	s->cpl = (vmcs_read32(VMCS_GUEST_SS_AR) & AR_DPL_MASK) >> AR_DPL_SHIFT;
+	if (vmx->shadow)
+		vcpu_shadow_view(vcpu, s);
 }
 
 /*

@@ -198,6 +198,7 @@ const struct virt_ops vmx_ops = {
 	.set_cr2 = vmx_set_cr2,
 	.load_mmu_root = vmx_load_mmu_root,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
+	.load_shadow_state = vmx_load_shadow_state,
 	.dump_state = vmx_dump_state,
 	.guest_msr = vmx_guest_msr,
 	.tdp_format = &tdp_format_ept,

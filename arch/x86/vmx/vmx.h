@@ -190,6 +190,8 @@ struct vmx_vcpu {
 	uint16_t vpid;			/* 0: VPID off (every entry flushes) */
 	uint64_t eptp;			/* 0 until load_mmu_root */
 	bool launched;			/* VMRESUME from now on */
+	bool shadow;			/* shadow paging: no EPT, CR0/CR3/CR4,
+					   INVLPG and #PF exit to virt/ */
 	bool flush_ept, flush_vpid;	/* before the next entry */
 	bool triple_fault;		/* event merging gave up: shut down */
 	uint32_t entry_controls;	/* without "IA-32e mode guest", which
@@ -223,6 +225,7 @@ void vmx_exit_point(void);	/* the VMCS host RIP; not a C function */
 
 /* vcpu.c: the virt_ops vCPU operations. */
 bool vmx_vcpu_create(struct vcpu *vcpu);
+void vmx_load_shadow_state(struct vcpu *vcpu, bool flush);
 void vmx_vcpu_destroy(struct vcpu *vcpu);
 void vmx_vcpu_run(struct vcpu *vcpu);
 void vmx_set_cr2(struct vcpu *vcpu, uint64_t cr2);
