@@ -354,8 +354,13 @@ static bool unhandled(struct vcpu *vcpu, enum emulate_why why, uint64_t gpa)
 		shadow_unprotect_gfn(&vcpu->vm->shadow, gpa >> 12);
 		return true;
 	}
-	snprintf(msg, sizeof(msg), "%s 0x%lx by an instruction the emulator "
-		 "does not handle", why_names[why], (unsigned long)gpa);
+	if (why == EMULATE_SYSTEM)
+		snprintf(msg, sizeof(msg), "an intercepted MOV CR, CLTS, LMSW, "
+			 "SMSW or INVLPG the emulator could not decode");
+	else
+		snprintf(msg, sizeof(msg), "%s 0x%lx by an instruction the "
+			 "emulator does not handle", why_names[why],
+			 (unsigned long)gpa);
 	return stop_with_dump(vcpu, msg);
 }
 

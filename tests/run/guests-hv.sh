@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Test guests under the hypervisor, several at once, on both vendors:
-#   qemu   SVM+NPT: QEMU -kernel, TCG, -cpu max -smp 4, four guests a boot
-#   bochs  VMX+EPT: GRUB ISO in Bochs, corei7_skylake_x, 2 CPUs, two a boot
+# Test guests under the hypervisor, several at once, on both vendors and
+# in both MMU modes:
+#   qemu   SVM: QEMU -kernel, TCG, -cpu max -smp 4, four guests a boot
+#   bochs  VMX: GRUB ISO in Bochs, corei7_skylake_x, 2 CPUs, two a boot
+# A group whose list starts with "shadow:" runs its guests with mmu=shadow
+# (shadow page tables), the others with mmu=tdp (NPT / EPT).
 # Each guest's outcome is read from the hypervisor's summary table and must
 # be its record's "hv" outcome (tests/guest/expect.txt); its lines must
 # include every "line"/"hv-line" and no "forbid"/"hv-forbid". Then its
@@ -20,9 +23,14 @@ mkdir -p "$WORK"
 # Groups: well-behaved and misbehaving guests share a boot, so a stopped VM
 # is seen not to disturb the others.
 QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench"
-	     "permmatrix ptwriter ctxswitch mmio")
+	     "permmatrix ptwriter ctxswitch mmio"
+	     "shadow: hello cpuid paging memwalk"
+	     "shadow: unassigned triplefault jumpwild cpustate"
+	     "shadow: permmatrix ptwriter ctxswitch mmio")
 BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
-	      "jumpwild bench" "permmatrix ptwriter" "ctxswitch mmio")
+	      "jumpwild bench" "permmatrix ptwriter" "ctxswitch mmio"
+	      "shadow: paging memwalk" "shadow: unassigned triplefault"
+	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio")
 
 declare -A ARGS SECS WANT_HV WANT_BARE
 declare -A LINES FORBIDS	# newline-separated lists
@@ -92,8 +100,8 @@ check_guest() {	# platform log name
 	fi
 }
 
-module_spec() {	# name
-	echo "build/guests/$1.elf name=$1 mem=32M -- ${ARGS[$1]:-}"
+module_spec() {	# name mmu
+	echo "build/guests/$1.elf name=$1 mem=32M mmu=$2 -- ${ARGS[$1]:-}"
 }
 
 group_secs() {
@@ -102,11 +110,15 @@ group_secs() {
 	echo "$s"
 }
 
-run_group() {	# platform "guests"
-	local platform=$1 names=($2) i=$3 mods=() g
+run_group() {	# platform "[shadow:] guests" index
+	local platform=$1 names=($2) i=$3 mods=() g mmu=tdp
 	local log="$WORK/$platform.$i.log" limit
+	if [ "${names[0]}" = shadow: ]; then
+		mmu=shadow
+		names=("${names[@]:1}")
+	fi
 	limit=$(group_secs "${names[@]}")
-	for g in "${names[@]}"; do mods+=("$(module_spec "$g")"); done
+	for g in "${names[@]}"; do mods+=("$(module_spec "$g" $mmu)"); done
 	rm -f "$log"
 	if [ "$platform" = qemu ]; then
 		boot_qemu_kernel "$log" $((limit + 60)) max 4 \
@@ -122,7 +134,7 @@ run_group() {	# platform "guests"
 		     "did not finish cleanly ($VERDICT, exit $EXIT)"
 		tr -d '\r' <"$log" | tail -20 | sed 's/^/    | /'
 	fi
-	for g in "${names[@]}"; do check_guest "$platform" "$log" "$g"; done
+	for g in "${names[@]}"; do check_guest "$platform $mmu" "$log" "$g"; done
 }
 
 load_expectations
