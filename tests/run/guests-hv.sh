@@ -32,7 +32,7 @@ BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
 	      "shadow: paging memwalk" "shadow: unassigned triplefault"
 	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio")
 
-declare -A ARGS SECS WANT_HV WANT_BARE
+declare -A ARGS SECS WANT_HV WANT_BARE SHADOW_ARGS SHADOW_SECS
 declare -A LINES FORBIDS	# newline-separated lists
 load_expectations() {
 	local name="" key value
@@ -43,6 +43,8 @@ load_expectations() {
 		       SECS[$name]=10 ;;
 		args) ARGS[$name]=$value ;;
 		secs) SECS[$name]=$value ;;
+		shadow-args) SHADOW_ARGS[$name]=$value ;;
+		shadow-secs) SHADOW_SECS[$name]=$value ;;
 		hv) WANT_HV[$name]=$value ;;
 		bare) WANT_BARE[$name]=$value ;;
 		line|hv-line) LINES[$name]+="$value"$'\n' ;;
@@ -101,12 +103,19 @@ check_guest() {	# platform log name
 }
 
 module_spec() {	# name mmu
-	echo "build/guests/$1.elf name=$1 mem=32M mmu=$2 -- ${ARGS[$1]:-}"
+	local args=${ARGS[$1]:-}
+	[ "$2" = shadow ] && args=${SHADOW_ARGS[$1]:-$args}
+	echo "build/guests/$1.elf name=$1 mem=32M mmu=$2 -- $args"
 }
 
-group_secs() {
-	local s=0 g
-	for g in "$@"; do [ "${SECS[$g]}" -gt "$s" ] && s=${SECS[$g]}; done
+group_secs() {	# mmu names...
+	local s=0 g t mmu=$1
+	shift
+	for g in "$@"; do
+		t=${SECS[$g]}
+		[ "$mmu" = shadow ] && t=${SHADOW_SECS[$g]:-$t}
+		[ "$t" -gt "$s" ] && s=$t
+	done
 	echo "$s"
 }
 
@@ -117,7 +126,7 @@ run_group() {	# platform "[shadow:] guests" index
 		mmu=shadow
 		names=("${names[@]:1}")
 	fi
-	limit=$(group_secs "${names[@]}")
+	limit=$(group_secs $mmu "${names[@]}")
 	for g in "${names[@]}"; do mods+=("$(module_spec "$g" $mmu)"); done
 	rm -f "$log"
 	if [ "$platform" = qemu ]; then
