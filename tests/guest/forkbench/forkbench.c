@@ -51,10 +51,10 @@ const char guest_name[] = "forkbench";
 enum fault_kind { F_NONE, F_COPY, F_REUSE, F_ZERO };
 static const char *const kind_name[] = { "none", "copy", "reuse", "zero" };
 
-/* The model. */
-static uint32_t gen[2][NR_PAGES];	/* parent, child: each page's generation */
-static bool writable[2][NR_PAGES];	/* its PTE is writable in that space */
-static bool shared[NR_PAGES];		/* parent and child map one frame */
+/* The model: [0] the parent, [1] the child. */
+static uint32_t gen[2][NR_PAGES];	/* each page's generation */
+static bool writable[2][NR_PAGES];	/* its PTE is writable */
+static bool shared[NR_PAGES];		/* both map one frame */
 static uint32_t exec_gen[EXEC_TEXT_PAGES + EXEC_STACK_PAGES];
 static uint32_t next_gen;
 
@@ -136,7 +136,8 @@ static void op_read(uint32_t va, uint32_t g)
 		read_errors++;
 		report("%s: read 0x%x: %u words wrong (first: word %u 0x%x, "
 		       "want 0x%x), %llu faults", spaces[cur_space].name, va,
-		       bad, first, p[first], pat(g, first), cnt.faults - faults);
+		       bad, first, p[first], pat(g, first),
+		       cnt.faults - faults);
 	}
 }
 
@@ -367,6 +368,7 @@ static void final_checks(unsigned tables)
 bool guest_test(uint32_t magic, const struct mb1_info *info)
 {
 	unsigned n, done = 0, tables = 0;
+	struct page_table pt;
 	uint64_t t0, t1;
 	bool ok;
 
@@ -390,8 +392,8 @@ bool guest_test(uint32_t magic, const struct mb1_info *info)
 	ok = space_new(SP_PARENT);
 	if (!check(ok, "kernel map and the parent's root tables"))
 		return false;
-	paging_enter(&(struct page_table){ PAGING_LONG, spaces[SP_PARENT].pml4 },
-		     PAGING_WP);
+	pt = (struct page_table){ PAGING_LONG, spaces[SP_PARENT].pml4 };
+	paging_enter(&pt, PAGING_WP);
 	mm_long_mode_on();
 	cur_space = SP_PARENT;
 	if (cpu_has_pge())
@@ -400,8 +402,8 @@ bool guest_test(uint32_t magic, const struct mb1_info *info)
 	ok = build_parent();
 	if (ok) {
 		tables = space_tables(SP_PARENT);
-		guest_printf("forkbench: long mode; the kernel's map (0-16 MiB, "
-			     "2M global pages) shared by every space\n");
+		guest_printf("forkbench: long mode; the kernel's map (0-16 "
+			     "MiB, 2M global pages) shared by every space\n");
 		guest_printf("forkbench: parent: %u pages in 4 regions, %u "
 			     "table pages; seed %u, %u iterations of fork, "
 			     "child, exec, exit\n", NR_PAGES, tables,

@@ -8,8 +8,8 @@
 #include "tests/guest/lib/guest.h"
 
 /* Guest-physical layout: everything below 16 MiB. */
-#define IDENTITY_END	0x01000000u	/* 0-16 MiB: 2M pages, the kernel's */
-#define POOL_BASE	0x00800000u	/* pages for tables and data: 8-16 MiB */
+#define IDENTITY_END	0x01000000u	/* the kernel's map: 0-16 MiB */
+#define POOL_BASE	0x00800000u	/* tables and data: 8-16 MiB */
 #define POOL_END	0x01000000u
 #define POOL_PAGES	((POOL_END - POOL_BASE) / 4096u)
 
