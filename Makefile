@@ -32,7 +32,7 @@ HV_ELF := $(BUILD)/hv.elf
 HV_ISO := $(BUILD)/hv.iso
 
 .PHONY: all deps kernel iso guests run run-uefi run-bochs run-kvm test \
-	boot-test clean
+	boot-test bench-shadow clean
 all: kernel iso host-build
 
 deps:
@@ -112,6 +112,11 @@ test: deps
 
 boot-test: kernel iso
 	@tests/run/boot.sh
+
+# The shadow-paging benchmark (docs/benchmarks.md): forkbench under each MMU
+# configuration. Not part of make test.
+bench-shadow: kernel guests
+	@tests/run/bench-shadow.sh
 
 clean:
 	rm -rf $(BUILD)
