@@ -1,8 +1,9 @@
 /*
  * The emulator's executor: runs one decoded instruction (emulate_decode.c)
  * against the guest's registers and, through the caller's callbacks, its
- * memory. See virt/emulate.h for the contract and docs/emulator.md for
- * what is covered.
+ * memory (the system instructions are in emulate_sys.c). See
+ * virt/emulate.h for the contract and docs/emulator.md for what is
+ * covered.
  *
  * Every instruction does its memory accesses first and changes registers
  * only after they all succeeded, so a fault leaves the guest as it was
@@ -56,25 +57,32 @@ static uint64_t segment_base(const struct vcpu_sregs *sregs,
 	}
 }
 
+/* 64-bit mode: only FS and GS have a base. 16/32-bit mode: base +
+ * offset, wrapped at 4 GiB; limits are not checked (flat segments). */
+uint64_t emu_linear(const struct emu_ctxt *ctxt, const struct emu_insn *in,
+		    enum emu_seg seg, uint64_t offset)
+{
+	if (in->mode != 8)
+		return (segment_base(ctxt->sregs, seg) + offset) &
+		       0xffffffffull;
+	if (seg == SEG_FS || seg == SEG_GS)
+		return offset + segment_base(ctxt->sregs, seg);
+	return offset;
+}
+
 /*
- * Segment:offset to a linear address. 64-bit mode: only FS and GS have a
- * base, and the first and last byte must be canonical (#SS for stack
- * references, #GP otherwise). 16/32-bit mode: base + offset, wrapped at
- * 4 GiB; limits are not checked (flat segments).
+ * Segment:offset to a linear address (emu_linear), checked: in 64-bit
+ * mode the first and last byte must be canonical (#SS for stack
+ * references, #GP otherwise).
  */
 static enum emu_result linear_address(struct emu_ctxt *ctxt,
 				      const struct emu_insn *in,
 				      enum emu_seg seg, uint64_t offset,
 				      unsigned size, uint64_t *linear)
 {
-	if (in->mode != 8) {
-		*linear = (segment_base(ctxt->sregs, seg) + offset) &
-			  0xffffffffull;
+	*linear = emu_linear(ctxt, in, seg, offset);
+	if (in->mode != 8)
 		return EMU_DONE;
-	}
-	*linear = offset;
-	if (seg == SEG_FS || seg == SEG_GS)
-		*linear += segment_base(ctxt->sregs, seg);
 	if (!emu_canonical(ctxt, *linear) ||
 	    !emu_canonical(ctxt, *linear + size - 1))
 		return emu_fault(ctxt, seg == SEG_SS ? EMU_VEC_SS : EMU_VEC_GP,
@@ -145,23 +153,13 @@ static enum emu_result mem_cmpxchg(struct emu_ctxt *ctxt,
 
 /* ----------------------------------------------------------- operands */
 
-/* A register or memory operand of 'size' bytes. */
-struct operand {
-	bool is_mem;
-	unsigned size;
-	unsigned reg;		/* register: enum emu_gpr */
-	unsigned shift;		/* register: 8 for AH, CH, DH, BH */
-	enum emu_seg seg;	/* memory */
-	uint64_t offset;
-};
-
 /* General register 'n' as a 'size'-byte operand. Without REX, byte
  * registers 4-7 are AH, CH, DH, BH; with any REX they are SPL, BPL, SIL,
  * DIL. */
-static struct operand reg_operand(const struct emu_insn *in, unsigned n,
-				  unsigned size)
+static struct emu_operand reg_operand(const struct emu_insn *in,
+				      unsigned n, unsigned size)
 {
-	struct operand o = { .size = size, .reg = n };
+	struct emu_operand o = { .size = size, .reg = n };
 
 	if (size == 1 && !in->rex && n >= 4 && n < 8) {
 		o.reg = n - 4;
@@ -171,15 +169,15 @@ static struct operand reg_operand(const struct emu_insn *in, unsigned n,
 }
 
 /* The ModRM r/m operand: the memory operand, or the register. */
-static struct operand rm_operand(const struct emu_insn *in, unsigned size)
+struct emu_operand emu_rm_operand(const struct emu_insn *in, unsigned size)
 {
 	if (!in->mem)
 		return reg_operand(in, in->rm, size);
-	return (struct operand){ .is_mem = true, .size = size,
-				 .seg = in->ea_seg, .offset = in->ea };
+	return (struct emu_operand){ .is_mem = true, .size = size,
+				     .seg = in->ea_seg, .offset = in->ea };
 }
 
-static uint64_t reg_get(struct emu_ctxt *ctxt, const struct operand *o)
+static uint64_t reg_get(struct emu_ctxt *ctxt, const struct emu_operand *o)
 {
 	return (*emu_gpr(ctxt->regs, o->reg) >> o->shift) &
 	       emu_size_mask(o->size);
@@ -188,7 +186,7 @@ static uint64_t reg_get(struct emu_ctxt *ctxt, const struct operand *o)
 /* Byte and word writes keep the rest of the register; a dword write
  * zero-extends to 64 bits (the 64-bit-mode rule; outside it the upper
  * half is not visible to the guest). */
-static void reg_set(struct emu_ctxt *ctxt, const struct operand *o,
+static void reg_set(struct emu_ctxt *ctxt, const struct emu_operand *o,
 		    uint64_t val)
 {
 	uint64_t *gpr = emu_gpr(ctxt->regs, o->reg);
@@ -202,9 +200,9 @@ static void reg_set(struct emu_ctxt *ctxt, const struct operand *o,
 	*gpr = (*gpr & ~mask) | ((val << o->shift) & mask);
 }
 
-static enum emu_result operand_read(struct emu_ctxt *ctxt,
-				    const struct emu_insn *in,
-				    const struct operand *o, uint64_t *val)
+enum emu_result emu_operand_read(struct emu_ctxt *ctxt,
+				 const struct emu_insn *in,
+				 const struct emu_operand *o, uint64_t *val)
 {
 	uint8_t buf[8];
 	enum emu_result r;
@@ -218,9 +216,9 @@ static enum emu_result operand_read(struct emu_ctxt *ctxt,
 	return r;
 }
 
-static enum emu_result operand_write(struct emu_ctxt *ctxt,
-				     const struct emu_insn *in,
-				     const struct operand *o, uint64_t val)
+enum emu_result emu_operand_write(struct emu_ctxt *ctxt,
+				  const struct emu_insn *in,
+				  const struct emu_operand *o, uint64_t val)
 {
 	uint8_t buf[8];
 
@@ -245,7 +243,7 @@ static enum emu_result operand_write(struct emu_ctxt *ctxt,
  * Registers (RFLAGS included) change only once memory is done.
  */
 static enum emu_result modify(struct emu_ctxt *ctxt, const struct emu_insn *in,
-			      const struct operand *dst, enum emu_op op,
+			      const struct emu_operand *dst, enum emu_op op,
 			      uint64_t src, bool writes, bool atomic,
 			      uint64_t *old_out)
 {
@@ -253,7 +251,7 @@ static enum emu_result modify(struct emu_ctxt *ctxt, const struct emu_insn *in,
 	enum emu_result r;
 	uint8_t expected[8], new[8];
 
-	r = operand_read(ctxt, in, dst, &old);
+	r = emu_operand_read(ctxt, in, dst, &old);
 	if (r != EMU_DONE)
 		return r;
 	for (unsigned tries = 0;; tries++) {
@@ -262,7 +260,7 @@ static enum emu_result modify(struct emu_ctxt *ctxt, const struct emu_insn *in,
 		if (!writes)
 			break;
 		if (!dst->is_mem || !atomic || !ctxt->ops->cmpxchg) {
-			r = operand_write(ctxt, in, dst, result);
+			r = emu_operand_write(ctxt, in, dst, result);
 			if (r != EMU_DONE)
 				return r;
 			break;
@@ -295,9 +293,9 @@ static enum emu_result exec_alu(struct emu_ctxt *ctxt,
 	enum emu_op op = (enum emu_op)(in->opcode >> 3);
 	unsigned size = in->op_size;
 	bool writes = op != OP_CMP;
-	struct operand rm = rm_operand(in, size);
-	struct operand reg = reg_operand(in, in->reg, size);
-	struct operand acc = reg_operand(in, GPR_AX, size);
+	struct emu_operand rm = emu_rm_operand(in, size);
+	struct emu_operand reg = reg_operand(in, in->reg, size);
+	struct emu_operand acc = reg_operand(in, GPR_AX, size);
 	uint64_t src;
 	enum emu_result r;
 
@@ -306,7 +304,7 @@ static enum emu_result exec_alu(struct emu_ctxt *ctxt,
 		return modify(ctxt, in, &rm, op, reg_get(ctxt, &reg), writes,
 			      in->lock, NULL);
 	case 2: case 3:		/* reg op= r/m */
-		r = operand_read(ctxt, in, &rm, &src);
+		r = emu_operand_read(ctxt, in, &rm, &src);
 		if (r != EMU_DONE)
 			return r;
 		return modify(ctxt, in, &reg, op, src, writes, false, NULL);
@@ -319,8 +317,8 @@ static enum emu_result exec_alu(struct emu_ctxt *ctxt,
 static enum emu_result exec_test(struct emu_ctxt *ctxt,
 				 const struct emu_insn *in)
 {
-	struct operand rm = rm_operand(in, in->op_size);
-	struct operand reg = reg_operand(in, in->reg, in->op_size);
+	struct emu_operand rm = emu_rm_operand(in, in->op_size);
+	struct emu_operand reg = reg_operand(in, in->reg, in->op_size);
 
 	switch (in->kind) {
 	case K_TEST:
@@ -340,7 +338,7 @@ static enum emu_result exec_unary(struct emu_ctxt *ctxt,
 {
 	static const enum emu_op grp3[4] = { OP_TEST, OP_TEST, OP_NOT,
 					     OP_NEG };
-	struct operand rm = rm_operand(in, in->op_size);
+	struct emu_operand rm = emu_rm_operand(in, in->op_size);
 	enum emu_op op;
 
 	if (in->kind == K_INCDEC)
@@ -354,8 +352,8 @@ static enum emu_result exec_unary(struct emu_ctxt *ctxt,
 static enum emu_result exec_exchange(struct emu_ctxt *ctxt,
 				     const struct emu_insn *in)
 {
-	struct operand rm = rm_operand(in, in->op_size);
-	struct operand reg = reg_operand(in, in->reg, in->op_size);
+	struct emu_operand rm = emu_rm_operand(in, in->op_size);
+	struct emu_operand reg = reg_operand(in, in->reg, in->op_size);
 	uint64_t src = reg_get(ctxt, &reg);
 	uint64_t old = 0;
 	enum emu_op op = in->kind == K_XADD ? OP_XADD : OP_MOV;
@@ -383,35 +381,35 @@ static enum emu_result exec_exchange(struct emu_ctxt *ctxt,
 static enum emu_result exec_mov(struct emu_ctxt *ctxt,
 				const struct emu_insn *in)
 {
-	struct operand rm = rm_operand(in, in->op_size);
-	struct operand reg = reg_operand(in, in->reg, in->op_size);
-	struct operand acc = reg_operand(in, GPR_AX, in->op_size);
-	struct operand src;
+	struct emu_operand rm = emu_rm_operand(in, in->op_size);
+	struct emu_operand reg = reg_operand(in, in->reg, in->op_size);
+	struct emu_operand acc = reg_operand(in, GPR_AX, in->op_size);
+	struct emu_operand src;
 	uint64_t val;
 	enum emu_result r;
 
 	switch (in->kind) {
 	case K_MOV:
 		if (in->opcode & 2) {		/* 8A/8B: reg = r/m */
-			r = operand_read(ctxt, in, &rm, &val);
+			r = emu_operand_read(ctxt, in, &rm, &val);
 			if (r == EMU_DONE)
 				reg_set(ctxt, &reg, val);
 			return r;
 		}
-		return operand_write(ctxt, in, &rm, reg_get(ctxt, &reg));
+		return emu_operand_write(ctxt, in, &rm, reg_get(ctxt, &reg));
 	case K_MOV_IMM:
-		return operand_write(ctxt, in, &rm, in->imm);
+		return emu_operand_write(ctxt, in, &rm, in->imm);
 	case K_MOV_MOFFS:
 		if (in->opcode & 2)		/* A2/A3: moffs = acc */
-			return operand_write(ctxt, in, &rm,
-					     reg_get(ctxt, &acc));
-		r = operand_read(ctxt, in, &rm, &val);
+			return emu_operand_write(ctxt, in, &rm,
+						 reg_get(ctxt, &acc));
+		r = emu_operand_read(ctxt, in, &rm, &val);
 		if (r == EMU_DONE)
 			reg_set(ctxt, &acc, val);
 		return r;
 	default:			/* MOVZX, MOVSX, MOVSXD */
-		src = rm_operand(in, in->src_size);
-		r = operand_read(ctxt, in, &src, &val);
+		src = emu_rm_operand(in, in->src_size);
+		r = emu_operand_read(ctxt, in, &src, &val);
 		if (r != EMU_DONE)
 			return r;
 		if (in->kind != K_MOVZX)
@@ -433,9 +431,9 @@ static enum emu_result exec_cmpxchg(struct emu_ctxt *ctxt,
 				    const struct emu_insn *in)
 {
 	unsigned size = in->op_size;
-	struct operand rm = rm_operand(in, size);
-	struct operand reg = reg_operand(in, in->reg, size);
-	struct operand acc = reg_operand(in, GPR_AX, size);
+	struct emu_operand rm = emu_rm_operand(in, size);
+	struct emu_operand reg = reg_operand(in, in->reg, size);
+	struct emu_operand acc = reg_operand(in, GPR_AX, size);
 	uint64_t expected = reg_get(ctxt, &acc);
 	uint64_t src = reg_get(ctxt, &reg);
 	uint64_t found, flags = ctxt->regs->rflags;
@@ -452,11 +450,11 @@ static enum emu_result exec_cmpxchg(struct emu_ctxt *ctxt,
 			return r;
 		found = le_get(old_buf, size);
 	} else {
-		r = operand_read(ctxt, in, &rm, &found);
+		r = emu_operand_read(ctxt, in, &rm, &found);
 		if (r != EMU_DONE)
 			return r;
 		if (found == expected) {
-			r = operand_write(ctxt, in, &rm, src);
+			r = emu_operand_write(ctxt, in, &rm, src);
 			if (r != EMU_DONE)
 				return r;
 		}
@@ -537,7 +535,7 @@ static enum emu_result exec_bt(struct emu_ctxt *ctxt,
 						   OP_BTC };
 	unsigned size = in->op_size;
 	unsigned width = size * 8;
-	struct operand rm = rm_operand(in, size);
+	struct emu_operand rm = emu_rm_operand(in, size);
 	uint64_t bit;
 	enum emu_op op;
 
@@ -545,7 +543,7 @@ static enum emu_result exec_bt(struct emu_ctxt *ctxt,
 		op = twobyte_op[in->modrm_reg & 3];
 		bit = in->imm & (width - 1);
 	} else {
-		struct operand reg = reg_operand(in, in->reg, size);
+		struct emu_operand reg = reg_operand(in, in->reg, size);
 		int64_t offset = (int64_t)emu_sign_extend(reg_get(ctxt, &reg),
 							  size);
 
@@ -569,7 +567,7 @@ static enum emu_result exec_bt(struct emu_ctxt *ctxt,
 static void set_addr_reg(struct emu_ctxt *ctxt, const struct emu_insn *in,
 			 unsigned n, uint64_t val)
 {
-	struct operand o = { .reg = n, .size = in->addr_size };
+	struct emu_operand o = { .reg = n, .size = in->addr_size };
 
 	reg_set(ctxt, &o, val);
 }
@@ -591,7 +589,7 @@ static enum emu_result exec_string(struct emu_ctxt *ctxt,
 	uint64_t step = (regs->rflags & RFLAGS_DF) ? (uint64_t)0 - size : size;
 	enum emu_seg src_seg = in->seg_override != SEG_NONE ? in->seg_override
 							     : SEG_DS;
-	struct operand acc = reg_operand(in, GPR_AX, size);
+	struct emu_operand acc = reg_operand(in, GPR_AX, size);
 	unsigned limit = ctxt->rep_limit ? ctxt->rep_limit : EMU_REP_MAX;
 	uint64_t count = in->rep ? regs->rcx & addr_mask : 1;
 	uint8_t buf[8];
@@ -638,7 +636,7 @@ static enum emu_result execute(struct emu_ctxt *ctxt, struct emu_insn *in)
 	case K_ALU:
 		return exec_alu(ctxt, in);
 	case K_GRP1: {
-		struct operand rm = rm_operand(in, in->op_size);
+		struct emu_operand rm = emu_rm_operand(in, in->op_size);
 		enum emu_op op = (enum emu_op)in->modrm_reg;
 
 		return modify(ctxt, in, &rm, op, in->imm, op != OP_CMP,
@@ -678,6 +676,14 @@ static enum emu_result execute(struct emu_ctxt *ctxt, struct emu_insn *in)
 	case K_STOS:
 	case K_LODS:
 		return exec_string(ctxt, in);
+	case K_MOV_CR:
+	case K_CLTS:
+	case K_SMSW:
+	case K_LMSW:
+	case K_INVLPG:
+		return emu_exec_sys(ctxt, in);
+	case K_GRP7:		/* resolved by the decoder */
+		break;
 	}
 	return EMU_UNHANDLED;
 }

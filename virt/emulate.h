@@ -31,10 +31,13 @@ enum emu_result {
 };
 
 /* fault_vector values the emulator produces. */
-#define EMU_VEC_UD	6	/* LOCK where not allowed, CMPXCHG8B reg */
+#define EMU_VEC_UD	6	/* LOCK where not allowed, CMPXCHG8B reg,
+				   MOV CR of a CR that does not exist */
 #define EMU_VEC_SS	12	/* non-canonical SS-based address */
 #define EMU_VEC_GP	13	/* non-canonical address, > 15 bytes,
-				   misaligned CMPXCHG16B */
+				   misaligned CMPXCHG16B, a system
+				   instruction at CPL > 0 or refused by
+				   read_cr/write_cr */
 #define EMU_VEC_PF	14	/* a callback returned -1 */
 
 /*
@@ -80,8 +83,9 @@ struct emu_ops {
 	 *   write_cr: 0, or 1 for #GP(0) (the value is refused; nothing
 	 *             changed), or -1 for EMU_UNHANDLED (the caller stopped
 	 *             the guest)
-	 *   invlpg:   the linear address (segment base + offset), never
-	 *             faults
+	 *   invlpg:   the linear address (segment base + offset, not
+	 *             checked for canonical form), never faults: 0, or -1
+	 *             for EMU_UNHANDLED as write_cr
 	 * CLTS is read_cr(0) then write_cr(0) without TS; LMSW writes CR0
 	 * bits 3:0 (it can set PE, not clear it); SMSW stores CR0's low 16
 	 * bits (a register gets the operand size's worth). Any of them NULL:

@@ -187,7 +187,8 @@ enum imm_kind {
 
 struct opcode_info {
 	bool modrm;
-	bool byte;	/* 8-bit operands */
+	bool mod_ignored;	/* ModRM is always a register form (MOV CR) */
+	bool byte;		/* 8-bit operands */
 	enum imm_kind imm;
 };
 
@@ -315,6 +316,19 @@ static bool lookup_twobyte(struct emu_insn *in, struct opcode_info *info)
 		in->kind = K_CMPXCHG8B;
 		in->lockable = true;
 		return true;
+	case 0x01:
+		in->kind = K_GRP7;
+		return true;
+	case 0x06:
+		in->kind = K_CLTS;
+		info->modrm = false;
+		return true;
+	case 0x20: case 0x22:
+		/* The SDM: "The 2 bits in the mod field are ignored", so no
+		 * SIB or displacement follows, whatever mod says. */
+		in->kind = K_MOV_CR;
+		info->mod_ignored = true;
+		return true;
 	}
 	return false;
 }
@@ -412,7 +426,7 @@ static enum emu_result decode_ea32(struct emu_ctxt *ctxt, struct emu_insn *in,
 }
 
 static enum emu_result decode_modrm(struct emu_ctxt *ctxt, struct emu_insn *in,
-				    struct ea_parts *ea)
+				    struct ea_parts *ea, bool mod_ignored)
 {
 	enum emu_result r;
 	uint64_t modrm;
@@ -426,7 +440,7 @@ static enum emu_result decode_modrm(struct emu_ctxt *ctxt, struct emu_insn *in,
 	rm = (unsigned)modrm & 7;
 	in->modrm_reg = (uint8_t)((modrm >> 3) & 7);
 	in->reg = (uint8_t)(in->modrm_reg | ((in->rex & 0x04) ? 8 : 0));
-	if (mod == 3) {
+	if (mod == 3 || mod_ignored) {
 		in->rm = (uint8_t)(rm | ((in->rex & 0x01) ? 8 : 0));
 		return EMU_DONE;
 	}
@@ -434,6 +448,31 @@ static enum emu_result decode_modrm(struct emu_ctxt *ctxt, struct emu_insn *in,
 	if (in->addr_size == 2)
 		return decode_ea16(ctxt, in, mod, rm, ea);
 	return decode_ea32(ctxt, in, mod, rm, ea);
+}
+
+/*
+ * 0F 01 is SGDT, SIDT, LGDT, LIDT, SMSW, LMSW and INVLPG by /digit with a
+ * memory operand; its register forms are mostly other instructions
+ * (VMCALL, MONITOR, XGETBV, VMRUN, SWAPGS, RDTSCP, CLZERO, ...), except
+ * /4 (SMSW r) and /6 (LMSW r). /7 with mod 11 is never INVLPG: which
+ * instruction it is depends on the CPU (on AMD all eight encodings are
+ * taken), so it is left to the caller rather than called #UD.
+ */
+static bool check_group7(struct emu_insn *in)
+{
+	switch (in->modrm_reg) {
+	case 4:
+		in->kind = K_SMSW;
+		return true;
+	case 6:
+		in->kind = K_LMSW;
+		return true;
+	case 7:
+		in->kind = K_INVLPG;
+		return in->mem;
+	default:
+		return false;
+	}
 }
 
 /* The /digit a group opcode needs; false for the ones not emulated. */
@@ -460,6 +499,35 @@ static bool check_group(struct emu_insn *in, struct opcode_info *info)
 		return in->modrm_reg >= 4;
 	case K_CMPXCHG8B:
 		return in->modrm_reg == 1;
+	case K_GRP7:
+		return check_group7(in);
+	default:
+		return true;
+	}
+}
+
+/*
+ * The system instructions need the callbacks that reach the guest's
+ * control registers and TLB; a caller that has none does not get them
+ * emulated at all, as before they existed.
+ */
+static bool have_sys_ops(const struct emu_ctxt *ctxt,
+			 const struct emu_insn *in)
+{
+	const struct emu_ops *ops = ctxt->ops;
+
+	switch (in->kind) {
+	case K_MOV_CR:
+		if (in->opcode == 0x20)
+			return ops->read_cr != NULL;
+		return ops->write_cr != NULL;
+	case K_CLTS:
+	case K_LMSW:
+		return ops->read_cr && ops->write_cr;
+	case K_SMSW:
+		return ops->read_cr != NULL;
+	case K_INVLPG:
+		return ops->invlpg != NULL;
 	default:
 		return true;
 	}
@@ -548,12 +616,14 @@ enum emu_result emu_decode(struct emu_ctxt *ctxt, struct emu_insn *in)
 		in->op_size = 1;
 
 	if (info.modrm) {
-		r = decode_modrm(ctxt, in, &ea);
+		r = decode_modrm(ctxt, in, &ea, info.mod_ignored);
 		if (r != EMU_DONE)
 			return r;
 		if (!check_group(in, &info))
 			return EMU_UNHANDLED;
 	}
+	if (!have_sys_ops(ctxt, in))
+		return EMU_UNHANDLED;
 	r = decode_imm(ctxt, in, info.imm);
 	if (r != EMU_DONE)
 		return r;

@@ -1,7 +1,9 @@
 /*
  * Pieces shared by the emulator's files: the decoded instruction, the
- * decoder (emulate_decode.c) and the arithmetic with its flags
- * (emulate_alu.c). Only virt/emulate*.c include this.
+ * decoder (emulate_decode.c), the operands and memory accesses of the
+ * executor (emulate.c), the arithmetic with its flags (emulate_alu.c) and
+ * the system instructions (emulate_sys.c). Only virt/emulate*.c include
+ * this.
  */
 #ifndef VIRT_EMULATE_INTERNAL_H
 #define VIRT_EMULATE_INTERNAL_H
@@ -69,6 +71,12 @@ enum emu_kind {
 	K_MOVS,		/* A4/A5 */
 	K_STOS,		/* AA/AB */
 	K_LODS,		/* AC/AD */
+	K_MOV_CR,	/* 0F 20 (from CR), 0F 22 (to CR): register forms */
+	K_CLTS,		/* 0F 06 */
+	K_GRP7,		/* 0F 01 until the /digit says which of: */
+	K_SMSW,		/* 0F 01 /4 */
+	K_LMSW,		/* 0F 01 /6 */
+	K_INVLPG,	/* 0F 01 /7, memory forms only */
 };
 
 struct emu_insn {
@@ -107,10 +115,42 @@ struct emu_insn {
 
 /* Decode the instruction at CS:RIP into 'in', fetching its bytes through
  * ctxt->ops->fetch, and compute its memory operand's offset.
- * EMU_DONE: decoded. EMU_UNHANDLED: an opcode the emulator does not do.
- * EMU_FAULT: #GP (> 15 bytes, non-canonical RIP), #PF (fetch failed),
- * #UD (LOCK not allowed). */
+ * EMU_DONE: decoded. EMU_UNHANDLED: an opcode the emulator does not do,
+ * or a system instruction whose callbacks are NULL. EMU_FAULT: #GP
+ * (> 15 bytes, non-canonical RIP), #PF (fetch failed), #UD (LOCK not
+ * allowed). */
 enum emu_result emu_decode(struct emu_ctxt *ctxt, struct emu_insn *in);
+
+/* Run a system instruction (K_MOV_CR to K_INVLPG): emulate_sys.c. */
+enum emu_result emu_exec_sys(struct emu_ctxt *ctxt,
+			     const struct emu_insn *in);
+
+/* A register or memory operand of 'size' bytes (emulate.c). */
+struct emu_operand {
+	bool is_mem;
+	unsigned size;
+	unsigned reg;		/* register: enum emu_gpr */
+	unsigned shift;		/* register: 8 for AH, CH, DH, BH */
+	enum emu_seg seg;	/* memory */
+	uint64_t offset;
+};
+
+/* The ModRM r/m operand: the memory operand, or the register. */
+struct emu_operand emu_rm_operand(const struct emu_insn *in, unsigned size);
+
+/* Read or write an operand; memory goes through the callbacks and sets
+ * ctxt->mem_*. EMU_FAULT for #GP/#SS (non-canonical) and #PF. */
+enum emu_result emu_operand_read(struct emu_ctxt *ctxt,
+				 const struct emu_insn *in,
+				 const struct emu_operand *o, uint64_t *val);
+enum emu_result emu_operand_write(struct emu_ctxt *ctxt,
+				  const struct emu_insn *in,
+				  const struct emu_operand *o, uint64_t val);
+
+/* Segment 'seg' : 'offset' as a linear address, unchecked (no canonical
+ * check in 64-bit mode, where only FS and GS have a base). */
+uint64_t emu_linear(const struct emu_ctxt *ctxt, const struct emu_insn *in,
+		    enum emu_seg seg, uint64_t offset);
 
 /* Report an exception for the guest: returns EMU_FAULT. */
 enum emu_result emu_fault(struct emu_ctxt *ctxt, uint8_t vector,

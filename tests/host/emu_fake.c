@@ -128,6 +128,64 @@ static int fake_cmpxchg(void *opaque, uint64_t linear, void *old,
 	return 0;
 }
 
+static bool fake_cr_exists(unsigned cr)
+{
+	return cr == 0 || cr == 2 || cr == 3 || cr == 4 || cr == 8;
+}
+
+static int fake_read_cr(void *opaque, unsigned cr, uint64_t *value)
+{
+	(void)opaque;
+	fake.cr_reads++;
+	if (!fake_cr_exists(cr) || fake.read_cr_fail)
+		return -1;
+	fake.cr_read_mask |= 1u << cr;
+	*value = fake.cr[cr];
+	return 0;
+}
+
+static int fake_write_cr(void *opaque, unsigned cr, uint64_t value)
+{
+	(void)opaque;
+	fake.cr_writes++;
+	if (!fake_cr_exists(cr))
+		return -1;
+	fake.last_cr = cr;
+	fake.last_cr_value = value;
+	if (fake.write_cr_result == 0)
+		fake.cr[cr] = value;
+	return fake.write_cr_result;
+}
+
+static int fake_invlpg(void *opaque, uint64_t linear)
+{
+	(void)opaque;
+	fake.invlpgs++;
+	fake.invlpg_linear = linear;
+	return fake.invlpg_result;
+}
+
+static void set_ops(void)
+{
+	fake.ops = (struct emu_ops){ .fetch = fake_fetch, .read = fake_read,
+				     .write = fake_write,
+				     .cmpxchg = fake_cmpxchg,
+				     .read_cr = fake_read_cr,
+				     .write_cr = fake_write_cr,
+				     .invlpg = fake_invlpg };
+}
+
+/* The control registers the callbacks see, from the mode's sregs. */
+static void reset_crs(void)
+{
+	memset(fake.cr, 0, sizeof(fake.cr));
+	fake.cr[0] = fake.sregs.cr0;
+	fake.cr[2] = FAKE_CR2;
+	fake.cr[3] = FAKE_CR3;
+	fake.cr[4] = fake.sregs.cr4;
+	fake.cr[8] = FAKE_CR8;
+}
+
 static void reset_common(void)
 {
 	uint8_t *ram = fake.ram;
@@ -137,9 +195,7 @@ static void reset_common(void)
 	memset(ram, 0, FAKE_RAM_SIZE);
 	memset(&fake, 0, sizeof(fake));
 	fake.ram = ram;
-	fake.ops = (struct emu_ops){ .fetch = fake_fetch, .read = fake_read,
-				     .write = fake_write,
-				     .cmpxchg = fake_cmpxchg };
+	set_ops();
 	fake.ctxt.regs = &fake.regs;
 	fake.ctxt.sregs = &fake.sregs;
 	fake.ctxt.ops = &fake.ops;
@@ -156,6 +212,7 @@ void fake_reset64(void)
 	fake.sregs.efer = 0x500;		/* LMA, LME */
 	fake.sregs.cs_long = true;
 	fake.sregs.cs_sel = 0x08;
+	reset_crs();
 }
 
 void fake_reset32(void)
@@ -164,12 +221,14 @@ void fake_reset32(void)
 	fake.sregs.cr0 = 0x11;
 	fake.sregs.cs_db = true;
 	fake.sregs.cs_sel = 0x08;
+	reset_crs();
 }
 
 void fake_reset16(void)
 {
 	reset_common();
 	fake.sregs.cr0 = 0x10;
+	reset_crs();
 }
 
 void fake_rearm(void)
@@ -182,8 +241,19 @@ void fake_rearm(void)
 	fake.fail_enabled = false;
 	fake.ro_page = 0;
 	fake.interfere = 0;
-	fake.ops.cmpxchg = fake_cmpxchg;
 	fake.ctxt.rep_limit = 0;
+	fake.write_cr_result = 0;
+	fake.read_cr_fail = false;
+	fake.invlpg_result = 0;
+	fake.cr_reads = fake.cr_writes = fake.invlpgs = 0;
+	fake.cr_read_mask = 0;
+	fake.last_cr = 0;
+	fake.last_cr_value = 0;
+	fake.invlpg_linear = 0;
+	fake.ops.cmpxchg = fake_cmpxchg;
+	fake.ops.read_cr = fake_read_cr;
+	fake.ops.write_cr = fake_write_cr;
+	fake.ops.invlpg = fake_invlpg;
 }
 
 void fake_free(void)

@@ -27,6 +27,9 @@
 #define FAKE_CODE	0x1000ull	/* default CS base + RIP */
 #define FAKE_DATA	0x8000ull	/* a handy data address in RAM */
 #define FAKE_LOG_MAX	256
+#define FAKE_CR2	0xffffffffc0de0000ull
+#define FAKE_CR3	0x0000000123456000ull
+#define FAKE_CR8	0x5ull
 
 struct fake_access {
 	uint64_t linear;
@@ -55,21 +58,41 @@ struct fake_guest {
 	 * the memory's first byte, as another CPU's write would. */
 	unsigned interfere;
 	uint8_t interfere_delta;
+
+	/*
+	 * Control registers behind read_cr/write_cr: CR0, CR2, CR3, CR4 and
+	 * CR8 (others make the callbacks fail the test: the emulator must
+	 * #UD them without asking). write_cr returns write_cr_result and
+	 * stores the value only when that is 0; read_cr fails with -1 when
+	 * read_cr_fail is set. invlpg records its address and returns
+	 * invlpg_result.
+	 */
+	uint64_t cr[16];
+	int write_cr_result;
+	bool read_cr_fail;
+	int invlpg_result;
+	unsigned cr_reads, cr_writes, invlpgs;
+	unsigned cr_read_mask;		/* bit n: CR n was read */
+	unsigned last_cr;		/* the CR of the last write_cr */
+	uint64_t last_cr_value;		/* and its value */
+	uint64_t invlpg_linear;		/* the last invlpg address */
 };
 
 extern struct fake_guest fake;
 
 /* Allocate RAM (once) and reset everything: 64-bit, 32-bit protected or
  * 16-bit real mode, zeroed registers, RIP = FAKE_CODE, CS base 0, RFLAGS
- * 0x2, the cmpxchg callback present. */
+ * 0x2, CPL 0, the cmpxchg and system callbacks present, fake.cr[] from
+ * the mode's CR0 and CR4 (FAKE_CR2, FAKE_CR3, FAKE_CR8 for the others). */
 void fake_reset64(void);
 void fake_reset32(void);
 void fake_reset16(void);
 void fake_free(void);
 
 /* Between runs of a loop: registers zeroed (RIP = FAKE_CODE, RFLAGS
- * 0x2), counters, log and injections cleared, the cmpxchg callback back;
- * mode, segment state and memory kept. */
+ * 0x2), counters, log and injections cleared, the cmpxchg and system
+ * callbacks back; mode, segment state, control registers and memory
+ * kept. */
 void fake_rearm(void);
 
 /* Without the cmpxchg callback (read then write). */

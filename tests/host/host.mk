@@ -12,7 +12,8 @@ HOST_LDLIBS  := -lcmocka -lpthread
 HOST_TESTS := format bootinfo memmap acpi frame_alloc cmdline cpu_list \
 	      vmx_caps svm_caps loader memslot tdp guest_walk_unit ref_walk \
 	      guest_walk emulate emulate_addr emulate_alu emulate_atomic \
-	      emulate_string emulate_fuzz shadow shadow_prop
+	      emulate_string emulate_fuzz emulate_sys \
+	      emulate_group7 shadow shadow_prop
 
 HOST_COMMON     := tests/host/capture_printk.c
 format_SRCS      := build/host/format_renamed.o
@@ -41,6 +42,7 @@ shadow_SRCS      := $(HOST_SHADOW) $(HOST_COMMON)
 shadow_prop_SRCS := $(HOST_SHADOW) tests/host/shadow_oracle.c \
 		    tests/host/shadow_guest.c $(HOST_COMMON)
 EMULATE_SRCS     := virt/emulate.c virt/emulate_decode.c virt/emulate_alu.c \
+		    virt/emulate_sys.c \
 		    tests/host/emu_fake.c $(HOST_COMMON)
 emulate_SRCS        := $(EMULATE_SRCS)
 emulate_addr_SRCS   := $(EMULATE_SRCS)
@@ -48,6 +50,8 @@ emulate_alu_SRCS    := $(EMULATE_SRCS)
 emulate_atomic_SRCS := $(EMULATE_SRCS)
 emulate_string_SRCS := $(EMULATE_SRCS)
 emulate_fuzz_SRCS   := $(EMULATE_SRCS)
+emulate_sys_SRCS    := $(EMULATE_SRCS)
+emulate_group7_SRCS := $(EMULATE_SRCS)
 
 # Concurrent code runs under ThreadSanitizer instead (TSan and ASan do not
 # mix in one binary).

@@ -5,7 +5,8 @@
  * what the MMIO window sees. Addressing forms, modes and faults are in
  * test_emulate_addr.c, the ALU in test_emulate_alu.c, CMPXCHG/XADD/XCHG
  * and bit tests in test_emulate_atomic.c, string instructions in
- * test_emulate_string.c, random byte strings in test_emulate_fuzz.c.
+ * test_emulate_string.c, random byte strings in test_emulate_fuzz.c, the
+ * system instructions in test_emulate_sys.c and test_emulate_group7.c.
  *
  * Instructions are written as bytes, with the assembly in a comment;
  * tests/host/emu_fake.h describes the fake guest they run in.

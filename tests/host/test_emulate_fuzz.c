@@ -9,9 +9,11 @@
  *
  *   EMU_DONE       1 <= insn_len <= the bytes given, RIP advanced by it
  *                  (or left, with restart set), mem_size 0/1/2/4/8/16
- *   EMU_UNHANDLED  registers untouched, nothing written
+ *   EMU_UNHANDLED  registers and control registers untouched, nothing
+ *                  written
  *   EMU_FAULT      #UD, #SS, #GP or #PF with a sensible error code, RIP
- *                  untouched
+ *                  and control registers untouched; #UD before any
+ *                  callback but the fetch
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +69,7 @@ static const uint8_t interesting[] = {
 	0xa3, 0xa4, 0xa5, 0xaa, 0xab, 0xac, 0xad, 0xb0, 0xb1, 0xb6, 0xb7,
 	0xba, 0xbb, 0xbe, 0xbf, 0xc0, 0xc1, 0xc6, 0xc7, 0xf6, 0xf7, 0xfe,
 	0xff, 0x04, 0x05, 0x24, 0x25, 0x44, 0x84, 0x0b, 0xc8,
+	0x06, 0x20, 0x22, 0x01, 0x3b, 0x33, 0xf8,
 };
 
 static uint8_t fuzz_byte(void)
@@ -88,6 +91,26 @@ static uint64_t fuzz_register(void)
 	}
 }
 
+/* The system instructions' inputs: CPL, CR4.UMIP, refusing callbacks,
+ * missing callbacks. */
+static void randomize_system(void)
+{
+	static const int write_results[4] = { 0, 0, 1, -1 };
+
+	fake.sregs.cpl = fake_rand() % 4 == 0 ? 3 : 0;
+	fake.cr[4] = (fake.cr[4] & ~(1ull << 11)) |
+		     (fake_rand() % 2 ? 1ull << 11 : 0);
+	fake.write_cr_result = write_results[fake_rand() % 4];
+	fake.read_cr_fail = fake_rand() % 8 == 0;
+	fake.invlpg_result = fake_rand() % 8 == 0 ? -1 : 0;
+	if (fake_rand() % 8 == 0)
+		fake.ops.read_cr = NULL;
+	if (fake_rand() % 8 == 0)
+		fake.ops.write_cr = NULL;
+	if (fake_rand() % 8 == 0)
+		fake.ops.invlpg = NULL;
+}
+
 static void randomize_state(void)
 {
 	uint64_t *gpr = &fake.regs.rax;
@@ -103,6 +126,7 @@ static void randomize_state(void)
 		fake.fail_addr = FAKE_DATA + fake_rand() % 0x1000;
 		fake.fail_enabled = true;
 	}
+	randomize_system();
 	/* Sometimes near a page end, to cross pages mid-instruction. */
 	fake.regs.rip = fake_rand() % 2 ? FAKE_CODE
 					: 0x2000 - fake_rand() % 16;
@@ -112,6 +136,7 @@ static void randomize_state(void)
 
 static char what[200];
 static enum emu_result result;
+static unsigned sys_runs;	/* runs that reached a system callback */
 
 static void describe(void)
 {
@@ -139,10 +164,16 @@ static void expect(bool ok, const char *why)
 static void run_and_check(unsigned *counts)
 {
 	struct vcpu_regs before = fake.regs;
-	enum emu_result r = emulate_one(&fake.ctxt);
+	uint64_t cr_before[16];
+	enum emu_result r;
+
+	memcpy(cr_before, fake.cr, sizeof(cr_before));
+	r = emulate_one(&fake.ctxt);
 	unsigned size = fake.ctxt.mem_size;
 
 	result = r;
+	if (fake.cr_reads + fake.cr_writes + fake.invlpgs)
+		sys_runs++;
 	expect(r == EMU_DONE || r == EMU_UNHANDLED || r == EMU_FAULT,
 	       "result out of range");
 	counts[r]++;
@@ -164,13 +195,18 @@ static void run_and_check(unsigned *counts)
 		       "UNHANDLED changed registers");
 		expect(fake.writes == 0 && fake.cmpxchgs == 0,
 		       "UNHANDLED wrote memory");
+		expect(!memcmp(fake.cr, cr_before, sizeof(cr_before)),
+		       "UNHANDLED changed a control register");
 		break;
 	default:
 		expect(fake.regs.rip == before.rip, "FAULT moved RIP");
+		expect(!memcmp(fake.cr, cr_before, sizeof(cr_before)),
+		       "FAULT changed a control register");
 		switch (fake.ctxt.fault_vector) {
 		case EMU_VEC_UD:
-			expect(fake.reads + fake.writes + fake.cmpxchgs == 0,
-			       "#UD after an access");
+			expect(fake.reads + fake.writes + fake.cmpxchgs +
+			       fake.cr_reads + fake.cr_writes +
+			       fake.invlpgs == 0, "#UD after an access");
 			/* fall through */
 		case EMU_VEC_SS:
 		case EMU_VEC_GP:
@@ -260,6 +296,12 @@ static const struct {
 	{ { 0xff, 0x0b }, 2 },
 	{ { 0x66, 0x67, 0x89, 0x04, 0x8b }, 5 },
 	{ { 0x64, 0x41, 0x8b, 0x84, 0x24, 0, 0x10, 0, 0 }, 9 },
+	{ { 0x0f, 0x20, 0xd8 }, 3 },			/* mov rax, cr3 */
+	{ { 0x44, 0x0f, 0x22, 0xc1 }, 4 },		/* mov cr8, rcx */
+	{ { 0x0f, 0x06 }, 2 },				/* clts */
+	{ { 0x0f, 0x01, 0x33 }, 3 },			/* lmsw [rbx] */
+	{ { 0x48, 0x0f, 0x01, 0xe0 }, 4 },		/* smsw rax */
+	{ { 0x65, 0x0f, 0x01, 0x7c, 0x8b, 0x10 }, 6 },	/* invlpg gs:[..] */
 };
 
 static void test_fuzz_mutations(void **state)
@@ -269,6 +311,7 @@ static void test_fuzz_mutations(void **state)
 					  fake_reset16 };
 
 	(void)state;
+	sys_runs = 0;
 	fake_srand(0xf022aaaa);
 	for (unsigned m = 0; m < 3; m++) {
 		resets[m]();
@@ -306,6 +349,12 @@ static void test_fuzz_mutations(void **state)
 		}
 	}
 	assert_true(counts[EMU_DONE] > RUNS_PER_MODE / 10);
+	/* The system instructions must be reached too. */
+	assert_true(sys_runs > RUNS_PER_MODE / 50);
+	if (getenv("HV_TEST_VERBOSE"))
+		print_message("  done %u unhandled %u fault %u system %u\n",
+			      counts[EMU_DONE], counts[EMU_UNHANDLED],
+			      counts[EMU_FAULT], sys_runs);
 }
 
 int main(void)
