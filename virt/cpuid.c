@@ -19,6 +19,7 @@
 #define CPUID1_ECX_AVX		(1u << 28)
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID81_ECX_SVM		(1u << 2)
+#define CPUID81_ECX_ALTMOVCR8	(1u << 4)	/* LOCK MOV CR0 = CR8 */
 #define CPUID7_EBX_AVX2		(1u << 5)
 #define CPUID7_EBX_AVX512	0xdc230000u	/* F DQ IFMA PF ER CD BW VL */
 #define CPUID7_EBX_INVPCID	(1u << 10)
@@ -81,7 +82,8 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, uint32_t leaf,
 		}
 		break;
 	case 0x80000001:
-		r.ecx &= ~CPUID81_ECX_SVM;
+		/* The emulator treats LOCK MOV CR0 as #UD. */
+		r.ecx &= ~(CPUID81_ECX_SVM | CPUID81_ECX_ALTMOVCR8);
 		break;
 	case 0x8000000a:	/* SVM features */
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };

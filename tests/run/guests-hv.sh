@@ -23,14 +23,16 @@ mkdir -p "$WORK"
 # Groups: well-behaved and misbehaving guests share a boot, so a stopped VM
 # is seen not to disturb the others.
 QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench"
-	     "permmatrix ptwriter ctxswitch mmio"
+	     "permmatrix ptwriter ctxswitch mmio" "forkbench"
 	     "shadow: hello cpuid paging memwalk"
 	     "shadow: unassigned triplefault jumpwild cpustate"
-	     "shadow: permmatrix ptwriter ctxswitch mmio")
+	     "shadow: permmatrix ptwriter ctxswitch mmio"
+	     "shadow: forkbench bench")
 BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
 	      "jumpwild bench" "permmatrix ptwriter" "ctxswitch mmio"
 	      "shadow: paging memwalk" "shadow: unassigned triplefault"
-	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio")
+	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio"
+	      "shadow: forkbench")
 
 declare -A ARGS SECS WANT_HV WANT_BARE SHADOW_ARGS SHADOW_SECS
 declare -A LINES FORBIDS	# newline-separated lists
