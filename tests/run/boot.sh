@@ -75,6 +75,20 @@ case_guest_cpustate() {
 	FORBID=("FAILED" "ERROR:" "WARNING:" "PANIC")
 }
 
+# The same under shadow paging, on both vendors: CR0/CR4 writes all
+# intercepted (their read shadows / intercepted reads), PAE and long mode
+# through the shadow MMU, #DB delivered on a stack page that faults into
+# the shadow MMU mid-delivery, two vCPUs sharing one MMU.
+case_guest_cpustate_shadow() {
+	MODULES=("build/guests/cpustate.elf name=cpustate vcpus=2 mem=16M mmu=shadow -- smp")
+	PATHS="bochs kernel"
+	EXPECT=("[cpustate/0] cpustate: check single-step #DB on a fresh stack page: after the right instruction: ok"
+		"[cpustate/0] cpustate: check vCPU 1 started, ran, knew its index: ok"
+		"[cpustate/0] cpustate: verdict: PASS"
+		"  cpustate         2 shadow    16M  PASS (exit value 0x10)")
+	FORBID=("FAILED" "ERROR:" "WARNING:" "PANIC")
+}
+
 # Guests on every CPU at once: eight VMRUN loops in parallel, each CPU with
 # its own host state page and ASIDs.
 case_guests_smp8() {
@@ -250,7 +264,7 @@ CASES="boot guests_smp8 guests_no_npt smp1 smp2 smp4 smp8 phantom_cpu bench_ipi 
        guest_bad_modules cmdline_unknown serial_com2 no_acpi no_long_mode
        memory ud pagefault
        write_text exec_data stack_overflow panic"
-CASES="$CASES guest_cpustate"
+CASES="$CASES guest_cpustate guest_cpustate_shadow"
 [ $# -gt 0 ] && CASES="$*"
 
 passed=0 failed=0

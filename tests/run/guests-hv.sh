@@ -25,7 +25,7 @@ mkdir -p "$WORK"
 QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench"
 	     "permmatrix ptwriter ctxswitch mmio" "forkbench"
 	     "shadow: hello cpuid paging memwalk"
-	     "shadow: unassigned triplefault jumpwild cpustate"
+	     "shadow: unassigned triplefault jumpwild"
 	     "shadow: permmatrix ptwriter ctxswitch mmio"
 	     "shadow: forkbench bench")
 BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
