@@ -79,7 +79,7 @@ include tests/guest/guest.mk
 include tests/host/host.mk
 
 # The GRUB image: one hybrid ISO for BIOS (i386-pc) and UEFI (x86_64-efi).
-$(HV_ISO): $(HV_ELF) $(GUEST_ELFS) tools/mkiso.sh
+$(HV_ISO): $(HV_ELF) $(GUEST_ELFS) tools/mkiso.sh tests/guest/guest.mk
 	tools/mkiso.sh $@ $(HV_ELF) "" $(DEFAULT_GUEST_MODULES)
 
 iso: deps $(HV_ISO)

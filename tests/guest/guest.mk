@@ -22,7 +22,7 @@ DEFAULT_GUEST_MODULES := \
 	"$(BUILD)/guests/hello.elf name=hello vcpus=1 mem=16M mmu=tdp -- verbose seed=7" \
 	"$(BUILD)/guests/cpuid.elf name=cpuid mem=16M -- seed=7" \
 	"$(BUILD)/guests/paging.elf name=paging mem=32M -- seed=7" \
-	"$(BUILD)/guests/memwalk.elf name=memwalk mem=32M -- seed=7"
+	"$(BUILD)/guests/memwalk.elf name=memwalk mem=32M mmu=shadow -- seed=7"
 
 $(BUILD)/guest/%.o: %.c
 	@mkdir -p $(dir $@)
