@@ -10,6 +10,10 @@
 static uint32_t pt_s, pt_c, pt_d, pt_f, pt_o, t_page;
 uint32_t pd_win;
 
+/* Rounds the running part started (fewer than asked when it stopped at
+ * an error). */
+static uint32_t rounds_run;
+
 static uint32_t sum_counts(const uint32_t *v, unsigned stride_words)
 {
 	uint32_t s = 0;
@@ -107,6 +111,7 @@ static void r_main(struct cpu *c)
 		uint32_t p = (cur + 1 + rnd(c) % (R_PAGES - 1)) % R_PAGES;
 		uint32_t w = rnd(c) & 1023, v;
 
+		rounds_run = g;
 		r_ring[g & 3] = p;
 		store_rel(&r_writing, g);
 		pte_store(c, pte, r_frames[p] | P_W);
@@ -136,6 +141,7 @@ bool remap_under_readers(unsigned rounds)
 	uint32_t errors, reads, invlpgs, cr3s;
 
 	r_rounds = rounds;
+	rounds_run = 0;
 	run_job(r_reader, r_main);
 	errors = report_errors("remap under readers");
 	reads = sum_counts(&r_stats[0].reads, 8);
@@ -146,8 +152,8 @@ bool remap_under_readers(unsigned rounds)
 			     "skipped: no hypervisor to start vCPUs\n");
 	guest_printf("smpmmu: remap under readers: %u remaps by vCPU 0, %u "
 		     "reader%s, %u acknowledged flushes (%u INVLPG, %u CR3 "
-		     "loads)\n", rounds, ncpus - 1, ncpus == 2 ? "" : "s",
-		     rounds * (ncpus - 1), invlpgs, cr3s);
+		     "loads)\n", rounds_run, ncpus - 1, ncpus == 2 ? "" : "s",
+		     rounds_run * (ncpus - 1), invlpgs, cr3s);
 	return check(errors == 0 && !abort_all,
 		     "remap under readers: %u reads checked, after each "
 		     "acknowledgement only the new page", reads);
@@ -244,6 +250,7 @@ static void w_main(struct cpu *c)
 	for (uint32_t g = 1; g <= w_rounds && !abort_all; g++) {
 		uint32_t own = VA_W + w_slot_off(0);
 
+		rounds_run = g;
 		/* The writers are writing (with a writable translation). */
 		for (unsigned i = 1; i < ncpus; i++)
 			before[i] = cpus[i].wp_writes;
@@ -321,6 +328,7 @@ bool wp_under_writers(unsigned rounds)
 	bool counts_ok = true;
 
 	w_rounds = rounds;
+	rounds_run = 0;
 	run_job(w_writer, w_main);
 	for (unsigned i = 1; i < ncpus; i++) {
 		faults += cpus[i].wp_faults;
@@ -339,7 +347,8 @@ bool wp_under_writers(unsigned rounds)
 			     "vCPU: skipped: no hypervisor to start vCPUs\n");
 	guest_printf("smpmmu: write protection under writers: %u rounds, "
 		     "vCPU 0's own write faulted in each; %u writer%s, %u "
-		     "writes, %u spurious faults (allowed)\n", rounds, ncpus - 1,
+		     "writes, %u spurious faults (allowed)\n", rounds_run,
+		     ncpus - 1,
 		     ncpus == 2 ? "" : "s", writes, spurious);
 	return check(errors == 0 && counts_ok && !abort_all,
 		     "write protection under writers: %u faults (one per writer "
@@ -426,8 +435,10 @@ bool concurrent_pte_writes(unsigned iters)
 	run_job(c_run, c_run);
 	errors = report_errors("concurrent PTE writes");
 	guest_printf("smpmmu: concurrent PTE writes: %u vCPU%s x %u remaps of "
-		     "their own entries in one table page, %u flushes by CR3 "
-		     "loads\n", ncpus, ncpus == 1 ? "" : "s", iters,
+		     "their own entries in one table page (%u done), %u "
+		     "flushes by CR3 loads\n", ncpus, ncpus == 1 ? "" : "s",
+		     iters, sum_counts(&c_stats[0].maps, 8) +
+		     sum_counts(&c_stats[0].unmaps, 8),
 		     sum_counts(&c_stats[0].cr3s, 8));
 	return check(errors == 0 && !abort_all,
 		     "concurrent PTE writes: %u reads of the frame mapped, %u "
@@ -445,14 +456,17 @@ bool concurrent_pte_writes(unsigned iters)
  * toggle their own ignored bit (9, 10, 11, then 52..56) in every entry
  * with LOCK BTS/BTR/BTC (the bit's old value must be the one it left
  * there), read through every entry, and write through the ones they own
- * once. At the end of the round: A and D set in every entry, each vCPU's
- * bit as it left it, nothing else changed. A lost A/D update, or a
+ * once; in the first 4 passes the owner of a PTE also clears its A and D,
+ * INVLPGs, reads and writes through it, and both must be set right away.
+ * At the end of the round: A and D set in every entry, each vCPU's bit as
+ * it left it, nothing else changed. A lost A/D update, or a
  * read-modify-write of an entry that is not atomic, shows there.
  * ====================================================================== */
 #define D_PTES		8
 #define D_MAX		(D_PTES + MAX_CPUS)
 #define D_PASSES	8
 #define D_BIG_PASSES	2	/* PDE writes are emulated: fewer of them */
+#define D_LOCAL_PASSES	4	/* the owner's own A/D cycles (d_local) */
 
 static const uint8_t avl_bit[MAX_CPUS] = { 9, 10, 11, 52, 53, 54, 55, 56 };
 static uint32_t d_frames[D_PTES];
@@ -463,7 +477,7 @@ static volatile uint32_t d_gen, d_go, d_stop, d_method;
 static volatile uint32_t d_acks[MAX_CPUS], d_done[MAX_CPUS];
 static uint8_t d_avl[MAX_CPUS][D_MAX];
 static struct {
-	uint32_t toggles, reads, writes, pad[5];
+	uint32_t toggles, reads, writes, local, pad[4];
 } d_stats[MAX_CPUS];
 
 static uint32_t d_tag(unsigned j)
@@ -508,6 +522,31 @@ static void d_toggle(struct cpu *c, unsigned x)
 	d_stats[i].toggles++;
 }
 
+/* The owner of PTE x clears its A and D, INVLPGs, reads and writes
+ * through it: both must be set in the PTE right away, whatever the other
+ * vCPUs' LOCK'd operations on the same entry meanwhile. */
+static void d_local(struct cpu *c, unsigned x)
+{
+	volatile uint32_t *p = d_entry[x];
+	uint32_t w = rnd(c) & 1023, got;
+
+	if (rnd(c) & 1) {
+		__atomic_fetch_and(p, ~A_D, __ATOMIC_SEQ_CST);
+	} else {
+		lock_btr(p, 5);
+		lock_btr(p, 6);
+	}
+	invlpg(d_va[x]);
+	got = *word_at(d_va[x] + w * 4);
+	*word_at(d_va[x] + w * 4) = got;
+	got = *p;
+	d_stats[c->index].local++;
+	if ((got & A_D) != A_D)
+		cpu_error(c, "entry %u (va 0x%x) is 0x%x right after a read and "
+			  "a write through it: %s%slost", x, d_va[x], got,
+			  got & PTE_A ? "" : "A ", got & PTE_D ? "" : "D ");
+}
+
 static void d_work(struct cpu *c)
 {
 	unsigned i = c->index;
@@ -538,6 +577,8 @@ static void d_work(struct cpu *c)
 				cpu_error(c, "read 0x%x through entry %u (va "
 					  "0x%x), want 0x%x", got, x,
 					  d_va[x] + w * 4, want);
+			if (!big && d_owner[x] == i && pass < D_LOCAL_PASSES)
+				d_local(c, x);
 		}
 	}
 }
@@ -599,6 +640,7 @@ static void d_check(struct cpu *c, uint32_t g)
 static void d_main(struct cpu *c)
 {
 	for (uint32_t g = 1; g <= d_rounds && !abort_all; g++) {
+		rounds_run = g;
 		for (unsigned x = 0; x < d_n; x++) {
 			volatile uint32_t *p = d_entry[x];
 
@@ -634,14 +676,18 @@ bool ad_and_avl_bits(unsigned rounds)
 	uint32_t errors;
 
 	d_rounds = rounds;
+	rounds_run = 0;
 	run_job(d_ap, d_main);
 	errors = report_errors("A/D and ignored bits");
 	guest_printf("smpmmu: A/D and ignored bits: %u rounds x %u entries "
 		     "(%u PTEs, one 2M PDE per vCPU), %u vCPU%s, %u reads, %u "
-		     "writes\n", rounds, d_n, D_PTES, ncpus,
+		     "writes\n", rounds_run, d_n, D_PTES, ncpus,
 		     ncpus == 1 ? "" : "s",
 		     sum_counts(&d_stats[0].reads, 8),
 		     sum_counts(&d_stats[0].writes, 8));
+	guest_printf("smpmmu: A/D and ignored bits: %u times an owner cleared "
+		     "A and D, INVLPG, read and write: both set again\n",
+		     sum_counts(&d_stats[0].local, 8));
 	return check(errors == 0 && !abort_all,
 		     "A/D and ignored bits: %u LOCK BTS/BTR/BTC found their bit "
 		     "as left; A, D and all bits right after each round",
@@ -781,6 +827,8 @@ static void f_main(struct cpu *c)
 	for (uint32_t r = 0; r <= f_rounds && !abort_all; r++) {
 		uint32_t ph = 3 * r + 1, bad = 0;
 
+		if (r < f_rounds)
+			rounds_run = r + 1;
 		/* Linked with the current set: everyone reads it. */
 		f_set_now = set;
 		store_rel(&f_phase, ph);
@@ -827,13 +875,15 @@ bool table_recycled(unsigned rounds, unsigned flood_writes)
 	uint32_t errors;
 
 	f_rounds = rounds;
+	rounds_run = 0;
 	f_flood = flood_writes;
 	run_job(f_ap, f_main);
 	errors = report_errors("table page recycled as data");
 	guest_printf("smpmmu: table page recycled as data: %u rounds of %u "
 		     "writes of entry-like values, %u other vCPU%s on other "
-		     "mappings\n", rounds, (flood_writes + 1023) / 1024 * 1024,
-		     ncpus - 1, ncpus == 2 ? "" : "s");
+		     "mappings\n", rounds_run,
+		     (flood_writes + 1023) / 1024 * 1024, ncpus - 1,
+		     ncpus == 2 ? "" : "s");
 	return check(errors == 0 && !abort_all,
 		     "table page recycled as data: %u reads of the relinked "
 		     "frames, %u other accesses, %u not-present faults",
@@ -942,6 +992,7 @@ static void t_main(struct cpu *c)
 		bool sync = r % 2 == 0, alone = ncpus == 1;
 		uint32_t e = rnd(c) % T_ENTRIES, w, got;
 
+		rounds_run = r;
 		/* T as data: its entries, written through the identity map. */
 		memset((void *)t_page, 0, 4096);
 		for (unsigned k = 0; k < T_ENTRIES; k++)
@@ -1014,11 +1065,12 @@ bool data_made_table(unsigned rounds)
 	uint32_t errors;
 
 	t_rounds = rounds;
+	rounds_run = 0;
 	run_job(t_ap, t_main);
 	errors = report_errors("data page made a table");
 	return check(errors == 0 && !abort_all,
 		     "data page made a table: %u rounds (%u after a CR3 load), "
-		     "%s: new entry seen after INVLPG", rounds, t_sync_rounds,
+		     "%s: new entry seen after INVLPG", rounds_run, t_sync_rounds,
 		     ncpus > 1 ? "alias writer another vCPU" : "one vCPU");
 }
 

@@ -33,16 +33,21 @@
  * local APIC, and tests/run/guests-bare.sh boots one CPU anyway): the
  * guest runs on one CPU and each scenario makes its single-CPU checks.
  *
- * Options: seed=N; n=N scales every count (default 1000): remaps=,
- * wprounds=, ptwrites=, adrounds=, recycles=, flood=, aliasrounds= set one.
+ * Options: seed=N; n=N scales every count (default 128): remaps=,
+ * wprounds=, ptwrites=, adrounds=, recycles=, flood=, aliasrounds= set one;
+ * only=DIGITS runs some of the six parts (1 remap, 2 write protection,
+ * 3 PTE writes, 4 A/D and ignored bits, 5 recycled table, 6 data made a
+ * table); cpus=N uses fewer vCPUs; cli keeps EFLAGS.IF = 0 under the
+ * hypervisor (smp.c says why it is set).
  */
 #include "tests/guest/smpmmu/smpmmu.h"
 
 const char guest_name[] = "smpmmu";
 
-/* About 20 s in QEMU TCG -smp 4 with mmu=shadow (each shootdown there
- * waits for host threads to be scheduled), 15 s in Bochs with 2 CPUs. */
-#define N_DEFAULT	64
+/* With mmu=shadow about 12 s in QEMU TCG -smp 4 on two host cores (each
+ * shootdown waits for the other vCPUs' host threads to be scheduled:
+ * three times that on a busy host), 12 s in Bochs with 2 CPUs. */
+#define N_DEFAULT	128
 
 static unsigned scaled(const char *key, uint64_t n, uint64_t num,
 		       uint64_t den, unsigned min)
