@@ -556,10 +556,14 @@ static void d_work(struct cpu *c)
 		write_pass[x] = (uint8_t)(rnd(c) % (x < D_PTES ? d_passes :
 						    D_BIG_PASSES));
 	for (unsigned pass = 0; pass < d_passes; pass++) {
-		unsigned start = rnd(c) % d_n;
+		unsigned start = rnd(c) % D_PTES, nbig = d_n - D_PTES;
 
+		/* The PDEs first, in the same order on every vCPU (they
+		 * start together: their emulated stores meet), then the
+		 * PTEs from a random one. */
 		for (unsigned k = 0; k < d_n; k++) {
-			unsigned x = (start + k) % d_n;
+			unsigned x = k < nbig ? D_PTES + (pass + k) % nbig :
+				     (start + k - nbig) % D_PTES;
 			bool big = x >= D_PTES;
 			uint32_t w = big ? 1024 * (i + 1) + x : rnd(c) & 1023;
 			uint32_t want = big ? 0 : pattern(d_tag(x), w), got;
