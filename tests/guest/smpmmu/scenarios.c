@@ -28,7 +28,7 @@ static volatile uint32_t *word_at(uint32_t va)
 	return (volatile uint32_t *)va;
 }
 
-/* Flush one translation, or (one time in every) all of them. */
+/* INVLPG va, or (one time in "every") load CR3; true for CR3. */
 static bool flush_one(struct cpu *c, uint32_t va, unsigned every)
 {
 	if (rnd(c) % every == 0) {

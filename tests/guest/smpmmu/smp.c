@@ -33,7 +33,7 @@ static struct desc_ptr idt_ptrs[MAX_CPUS];
 static uint8_t ap_stacks[MAX_CPUS][AP_STACK] __attribute__((aligned(16)));
 
 /* The job protocol: vCPU 0 bumps job_seq; each other vCPU runs job_fn
- * and then sets its done_seq to it. */
+ * and then sets its job_done[] to it (job_fn NULL: it stops). */
 static volatile uint32_t job_seq;
 static void (*volatile job_fn)(struct cpu *c);
 static volatile uint32_t job_done[MAX_CPUS];

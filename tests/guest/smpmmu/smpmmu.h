@@ -71,7 +71,6 @@ struct cpu {
 	/* errors found on this vCPU: vCPU 0 prints them */
 	volatile uint32_t errors;
 	char first_error[144];
-	uint32_t done_seq;
 };
 
 extern struct cpu cpus[MAX_CPUS];
