@@ -12,7 +12,8 @@ GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
 		 -T tests/guest/lib/guest.ld
 
 GUEST_NAMES := hello cpuid paging memwalk unassigned triplefault jumpwild \
-	       bench cpustate permmatrix ptwriter ctxswitch mmio forkbench
+	       bench cpustate permmatrix ptwriter ctxswitch mmio forkbench \
+	       smpmmu
 GUEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.c)) \
 		  $(patsubst %.asm,$(BUILD)/guest/%.o,$(wildcard tests/guest/lib/*.asm))
 GUEST_ELFS := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)

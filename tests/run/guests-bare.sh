@@ -79,7 +79,7 @@ while read -r key value; do
 	bare) WANT=$value ;;
 	line|bare-line) LINES+=("$value") ;;
 	forbid|bare-forbid) FORBIDS+=("$value") ;;
-	hv|hv-line|hv-forbid|shadow-args|shadow-secs) ;;
+	hv|hv-line|hv-forbid|shadow-args|shadow-secs|vcpus) ;;
 	*) echo "guests-bare: ${EXPECT_FILE#$TOP/}: unknown key '$key'"
 	   failed=$((failed + 1)) ;;
 	esac

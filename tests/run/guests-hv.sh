@@ -34,7 +34,7 @@ BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
 	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio"
 	      "shadow: forkbench")
 
-declare -A ARGS SECS WANT_HV WANT_BARE SHADOW_ARGS SHADOW_SECS
+declare -A ARGS SECS WANT_HV WANT_BARE SHADOW_ARGS SHADOW_SECS VCPUS
 declare -A LINES FORBIDS	# newline-separated lists
 load_expectations() {
 	local name="" key value
@@ -47,6 +47,7 @@ load_expectations() {
 		secs) SECS[$name]=$value ;;
 		shadow-args) SHADOW_ARGS[$name]=$value ;;
 		shadow-secs) SHADOW_SECS[$name]=$value ;;
+		vcpus) VCPUS[$name]=$value ;;
 		hv) WANT_HV[$name]=$value ;;
 		bare) WANT_BARE[$name]=$value ;;
 		line|hv-line) LINES[$name]+="$value"$'\n' ;;
@@ -104,10 +105,12 @@ check_guest() {	# platform log name
 	fi
 }
 
-module_spec() {	# name mmu
-	local args=${ARGS[$1]:-}
+# vcpus: the record's count, at most the platform's CPUs (QEMU 4, Bochs 2).
+module_spec() {	# name mmu cpus
+	local args=${ARGS[$1]:-} vcpus=${VCPUS[$1]:-1}
 	[ "$2" = shadow ] && args=${SHADOW_ARGS[$1]:-$args}
-	echo "build/guests/$1.elf name=$1 mem=32M mmu=$2 -- $args"
+	[ "$vcpus" -gt "$3" ] && vcpus=$3
+	echo "build/guests/$1.elf name=$1 vcpus=$vcpus mem=32M mmu=$2 -- $args"
 }
 
 group_secs() {	# mmu names...
@@ -123,21 +126,22 @@ group_secs() {	# mmu names...
 
 run_group() {	# platform "[shadow:] guests" index
 	local platform=$1 names=($2) i=$3 mods=() g mmu=tdp
-	local log="$WORK/$platform.$i.log" limit
+	local log="$WORK/$platform.$i.log" limit cpus=4
+	[ "$platform" = qemu ] || cpus=2
 	if [ "${names[0]}" = shadow: ]; then
 		mmu=shadow
 		names=("${names[@]:1}")
 	fi
 	limit=$(group_secs $mmu "${names[@]}")
-	for g in "${names[@]}"; do mods+=("$(module_spec "$g" $mmu)"); done
+	for g in "${names[@]}"; do mods+=("$(module_spec "$g" $mmu $cpus)"); done
 	rm -f "$log"
 	if [ "$platform" = qemu ]; then
-		boot_qemu_kernel "$log" $((limit + 60)) max 4 \
+		boot_qemu_kernel "$log" $((limit + 60)) max $cpus \
 			"guest_timeout=$limit" "${mods[@]}"
 	else
 		make_iso "$WORK/group.iso" "guest_timeout=$limit" "${mods[@]}" ||
 			{ echo "guests-hv: could not make the ISO"; failed=$((failed + 1)); return; }
-		boot_bochs_iso "$log" $((limit * 4 + 120)) 2 "$WORK/group.iso"
+		boot_bochs_iso "$log" $((limit * 4 + 120)) $cpus "$WORK/group.iso"
 		rm -f "$WORK/group.iso"
 	fi
 	if [ "$VERDICT" != pass ] || ! grep -q "guest summary:" "$log"; then
