@@ -27,12 +27,12 @@ QEMU_GROUPS=("hello cpuid paging memwalk" "unassigned triplefault jumpwild bench
 	     "shadow: hello cpuid paging memwalk"
 	     "shadow: unassigned triplefault jumpwild"
 	     "shadow: permmatrix ptwriter ctxswitch mmio"
-	     "shadow: forkbench bench")
+	     "shadow: forkbench bench" "smpmmu" "shadow: smpmmu")
 BOCHS_GROUPS=("hello cpuid" "paging memwalk" "unassigned triplefault"
 	      "jumpwild bench" "permmatrix ptwriter" "ctxswitch mmio"
 	      "shadow: paging memwalk" "shadow: unassigned triplefault"
 	      "shadow: permmatrix ptwriter" "shadow: ctxswitch mmio"
-	      "shadow: forkbench")
+	      "shadow: forkbench" "smpmmu" "shadow: smpmmu")
 
 declare -A ARGS SECS WANT_HV WANT_BARE SHADOW_ARGS SHADOW_SECS VCPUS
 declare -A LINES FORBIDS	# newline-separated lists
