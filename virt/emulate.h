@@ -129,6 +129,11 @@ struct emu_ctxt {
 	uint64_t fault_linear;		/* #PF: the address that failed */
 };
 
+/* General register 'n' in 'regs', numbered as the ModRM/REX encodings
+ * and the VMX exit qualifications number them: RAX RCX RDX RBX RSP RBP
+ * RSI RDI R8-R15 (only bits 3:0 of 'n' count). */
+uint64_t *emu_gpr(struct vcpu_regs *regs, unsigned n);
+
 /*
  * Emulate the instruction at CS:RIP. On EMU_FAULT and EMU_UNHANDLED the
  * registers are as they were, except after some iterations of a REP

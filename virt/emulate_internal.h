@@ -159,8 +159,6 @@ enum emu_result emu_fault(struct emu_ctxt *ctxt, uint8_t vector,
 /* A 48-bit (or, with CR4.LA57, 57-bit) canonical address. */
 bool emu_canonical(const struct emu_ctxt *ctxt, uint64_t linear);
 
-/* General register 'n' (enum emu_gpr) in 'regs'. */
-uint64_t *emu_gpr(struct vcpu_regs *regs, unsigned n);
 
 /* The width of a 'size'-byte operand as a mask, and its sign bit. */
 static inline uint64_t emu_size_mask(unsigned size)

@@ -24,7 +24,7 @@ struct mmio_access {
 	struct vcpu *vcpu;
 	struct shadow_vcpu *shadow;	/* NULL under nested paging */
 	struct guest_paging paging;	/* nested paging: the walker's state */
-	int cr_result;			/* a CR write: -1 when it stopped the VM */
+	int cr_result;			/* -1: a CR access stopped the VM */
 	uint32_t pf_error_code;		/* a #PF the walker found */
 	uint64_t pf_linear;
 	bool pf;
@@ -109,11 +109,9 @@ static void cpu_paging_facts(unsigned *maxphyaddr, bool *gbpages)
 	unsigned m = __atomic_load_n(&cached_maxphyaddr, __ATOMIC_ACQUIRE);
 
 	if (!m) {
-		uint32_t ext = cpuid_max_ext();
-
 		__atomic_store_n(&cached_gbpages, cpu_has_1g_pages(),
 				 __ATOMIC_RELAXED);
-		m = ext >= 0x80000008 ? cpuid(0x80000008).eax & 0xff : 36;
+		m = cpu_phys_addr_bits();
 		__atomic_store_n(&cached_maxphyaddr, m, __ATOMIC_RELEASE);
 	}
 	*maxphyaddr = m;
@@ -210,32 +208,21 @@ static int emu_write(void *opaque, uint64_t linear, const void *buf,
 }
 
 /* An atomic compare-exchange on host memory; true if it swapped. */
+#define CMPXCHG_AS(type)						\
+	__atomic_compare_exchange((type *)hva, (type *)old, (type *)new,	\
+				  false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+
 static bool cmpxchg_hva(void *hva, void *old, const void *new, unsigned size)
 {
 	switch (size) {
 	case 1:
-		return __atomic_compare_exchange_n((uint8_t *)hva, (uint8_t *)old,
-						   *(const uint8_t *)new, false,
-						   __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return CMPXCHG_AS(uint8_t);
 	case 2:
-		return __atomic_compare_exchange_n((uint16_t *)hva,
-						   (uint16_t *)old,
-						   *(const uint16_t *)new, false,
-						   __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return CMPXCHG_AS(uint16_t);
 	case 4:
-		return __atomic_compare_exchange_n((uint32_t *)hva,
-						   (uint32_t *)old,
-						   *(const uint32_t *)new, false,
-						   __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return CMPXCHG_AS(uint32_t);
 	case 8:
-		return __atomic_compare_exchange_n((uint64_t *)hva,
-						   (uint64_t *)old,
-						   *(const uint64_t *)new, false,
-						   __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return CMPXCHG_AS(uint64_t);
 	}
 	/* 16: CMPXCHG16B, whose operand the emulator checked is aligned. */
 	uint64_t *o = old;

@@ -91,8 +91,7 @@ static unsigned maxphyaddr(const struct vcpu *vcpu)
 	return vcpu->shadow.paging.maxphyaddr;
 }
 
-/* The shadow MMU's answer: 0, 1 (#GP) or -1 (stopped). */
-static int mmu_result(struct vcpu *vcpu, enum shadow_cr_result r)
+int shadow_cr_outcome(struct vcpu *vcpu, enum shadow_cr_result r)
 {
 	switch (r) {
 	case SHADOW_CR_OK:
@@ -144,8 +143,8 @@ static int set_cr0(struct vcpu *vcpu, uint64_t val)
 			return 1;
 		efer &= ~EFER_LMA;
 	}
-	return mmu_result(vcpu, shadow_set_cr(&vcpu->shadow, val, p->cr4,
-					      efer));
+	return shadow_cr_outcome(vcpu, shadow_set_cr(&vcpu->shadow, val,
+						      p->cr4, efer));
 }
 
 static int set_cr4(struct vcpu *vcpu, uint64_t val)
@@ -157,8 +156,8 @@ static int set_cr4(struct vcpu *vcpu, uint64_t val)
 	    (!(p->cr4 & CR4_PCIDE) && (val & CR4_PCIDE) &&
 	     (!(p->efer & EFER_LMA) || (p->cr3 & 0xfff))))
 		return 1;
-	return mmu_result(vcpu, shadow_set_cr(&vcpu->shadow, p->cr0, val,
-					      p->efer));
+	return shadow_cr_outcome(vcpu, shadow_set_cr(&vcpu->shadow, p->cr0,
+						      val, p->efer));
 }
 
 /*
@@ -178,7 +177,7 @@ static int set_cr3(struct vcpu *vcpu, uint64_t val)
 		return 1;
 	if (!(p->efer & EFER_LMA))
 		val = (uint32_t)val;
-	return mmu_result(vcpu, shadow_new_cr3(&vcpu->shadow, val));
+	return shadow_cr_outcome(vcpu, shadow_new_cr3(&vcpu->shadow, val));
 }
 
 int shadow_cr_write(struct vcpu *vcpu, unsigned cr, uint64_t value)
@@ -229,8 +228,8 @@ int shadow_efer_write(struct vcpu *vcpu, uint64_t value)
 	    ((p->cr0 & CR0_PG) && ((value ^ p->efer) & EFER_LME)))
 		return 1;
 	value = (value & ~EFER_LMA) | (p->efer & EFER_LMA);
-	return mmu_result(vcpu, shadow_set_cr(&vcpu->shadow, p->cr0, p->cr4,
-					      value));
+	return shadow_cr_outcome(vcpu, shadow_set_cr(&vcpu->shadow, p->cr0,
+						      p->cr4, value));
 }
 
 /* INVLPG: the MMU brings an unsync entry back in sync, and this vCPU's

@@ -9,6 +9,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "smp/tlb.h"
+#include "virt/emulate.h"
 #include "virt/exits.h"
 #include "virt/guest_emulate.h"
 #include "virt/virt.h"
@@ -16,7 +17,6 @@
 #define VECTOR_PF		14
 #define PFERR_FETCH		(1u << 4)
 #define RFLAGS_AC		(1ull << 18)
-#define CPUID7_ECX_PKU		(1u << 3)
 
 /* ---- What the MMU asks of the system ------------------------------------ */
 
@@ -74,12 +74,6 @@ static const struct shadow_ops hv_shadow_ops = {
 
 /* ---- Set-up -------------------------------------------------------------- */
 
-static unsigned cpu_maxphyaddr(void)
-{
-	return cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008).eax & 0xff
-					      : 36;
-}
-
 /* One shadow page per 16 guest pages, within [512, 4096]: enough for the
  * test guests' tables many times over, 2-16 MiB of host memory. */
 static uint32_t default_max_pages(const struct vm *vm)
@@ -94,9 +88,9 @@ bool vm_shadow_init(struct vm *vm, const struct vm_config *config)
 	struct shadow_config cfg = {
 		.max_pages = config->shadow_max_pages ?
 			     config->shadow_max_pages : default_max_pages(vm),
-		.guest_maxphyaddr = cpu_maxphyaddr(),
+		.guest_maxphyaddr = cpu_phys_addr_bits(),
 		.guest_gbpages = cpu_has_1g_pages(),
-		.host_maxphyaddr = cpu_maxphyaddr(),
+		.host_maxphyaddr = cpu_phys_addr_bits(),
 		.unsync = config->shadow_unsync,
 		.no_flood_zap = !config->shadow_flood,
 	};
@@ -135,30 +129,6 @@ void vcpu_shadow_destroy(struct vcpu *vcpu)
 
 /* ---- Before each entry --------------------------------------------------- */
 
-static bool stop(struct vcpu *vcpu, const char *why)
-{
-	return stop_with_dump(vcpu, why);
-}
-
-static bool cr_result_ok(struct vcpu *vcpu, enum shadow_cr_result r)
-{
-	switch (r) {
-	case SHADOW_CR_OK:
-		return true;
-	case SHADOW_CR_NOMEM:
-		return stop(vcpu, "out of memory for shadow page tables");
-	case SHADOW_CR_MEM_ERROR:
-		return stop(vcpu, "the guest's PAE page-directory pointers "
-			    "lie outside its RAM");
-	case SHADOW_CR_UNSUPPORTED:
-		return stop(vcpu, "5-level paging is not supported with "
-			    "mmu=shadow");
-	case SHADOW_CR_GP:
-		break;
-	}
-	return stop(vcpu, "the shadow MMU refused to reload its root");
-}
-
 /*
  * Anything new since the last entry (a root reloaded by a CR3 write, a
  * mode change or a zap; CR0/CR4/EFER bits that the hardware copies) goes
@@ -171,8 +141,12 @@ bool vcpu_shadow_prepare_entry(struct vcpu *vcpu)
 {
 	struct shadow_vcpu *sv = &vcpu->shadow;
 	uint64_t cr0, cr4, efer;
+	int r = shadow_cr_outcome(vcpu, shadow_vcpu_load_root(sv));
 
-	if (!cr_result_ok(vcpu, shadow_vcpu_load_root(sv)))
+	if (r > 0)	/* a root reload has no #GP to give */
+		stop_with_dump(vcpu, "the shadow MMU refused to reload its "
+			       "root");
+	if (r)
 		return false;
 	cr0 = shadow_hw_cr0(sv);
 	cr4 = shadow_hw_cr4(sv);
@@ -206,8 +180,9 @@ static uint32_t guest_pkru(const struct vcpu *vcpu)
 	uint32_t pkru;
 	bool irq_was_on;
 
-	if (!(vcpu->shadow.paging.cr4 & CR4_PKE) ||
-	    !(cpuid_count(7, 0).ecx & CPUID7_ECX_PKU))
+	/* The guest's CR4.PKE is allowed only with PKU (shadow_cr.c), so
+	 * the CPU can run RDPKRU: no CPUID on the fault path. */
+	if (!(vcpu->shadow.paging.cr4 & CR4_PKE))
 		return 0;
 	irq_was_on = irq_save();
 	cr4 = read_cr4();
@@ -265,37 +240,26 @@ bool handle_shadow_pf(struct vcpu *vcpu)
 			snprintf(why, sizeof(why), "executed from unassigned "
 				 "guest-physical address 0x%lx",
 				 (unsigned long)f.gpa);
-			return stop(vcpu, why);
+			return stop_with_dump(vcpu, why);
 		}
 		if (e->in_event_delivery) {
 			snprintf(why, sizeof(why), "event delivery touched "
 				 "unassigned guest-physical address 0x%lx",
 				 (unsigned long)f.gpa);
-			return stop(vcpu, why);
+			return stop_with_dump(vcpu, why);
 		}
 		return emulate_guest_insn(vcpu, EMULATE_MMIO, f.gpa);
 	case SHADOW_FAULT_MEM_ERROR:
 		snprintf(why, sizeof(why), "the guest's page tables for "
 			 "0x%lx lie outside its RAM", (unsigned long)gva);
-		return stop(vcpu, why);
+		return stop_with_dump(vcpu, why);
 	case SHADOW_FAULT_NOMEM:
 		break;
 	}
-	return stop(vcpu, "out of memory for shadow page tables");
+	return stop_with_dump(vcpu, "out of memory for shadow page tables");
 }
 
 /* ---- CR access and INVLPG exits ------------------------------------------ */
-
-static uint64_t *gpr(struct vcpu_regs *r, unsigned n)
-{
-	uint64_t *const regs[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-		&r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11,
-		&r->r12, &r->r13, &r->r14, &r->r15,
-	};
-
-	return regs[n & 15];
-}
 
 static bool in_64bit_mode(const struct vcpu *vcpu)
 {
@@ -306,7 +270,7 @@ static bool in_64bit_mode(const struct vcpu *vcpu)
 static int decoded_cr_access(struct vcpu *vcpu)
 {
 	const struct vcpu_exit *e = &vcpu->exit;
-	uint64_t *reg = gpr(&vcpu->regs, e->cr.gpr);
+	uint64_t *reg = emu_gpr(&vcpu->regs, e->cr.gpr);
 	uint64_t cr0 = vcpu->shadow.paging.cr0, value;
 	int r;
 

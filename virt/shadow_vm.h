@@ -57,6 +57,10 @@ static inline bool vm_is_shadow(const struct vm *vm)
 
 /* ---- virt/shadow_cr.c ------------------------------------------------- */
 
+/* The shadow MMU's answer to a CR write or root load as those results:
+ * 0, 1 (#GP), or -1 after stopping the VM with the reason. */
+int shadow_cr_outcome(struct vcpu *vcpu, enum shadow_cr_result r);
+
 /* Results of the writes: 0 done, 1 refused (#GP(0) for the guest, nothing
  * changed), -1 the VM was stopped (with a message). */
 int shadow_cr_read(struct vcpu *vcpu, unsigned cr, uint64_t *value);

@@ -204,6 +204,14 @@ static inline bool cpu_has_1g_pages(void)
 	       (cpuid(0x80000001).edx & (1u << 26));
 }
 
+/* Physical-address width (MAXPHYADDR); 36 without the leaf. CPUID is an
+ * exit under nested virtualization: callers on hot paths cache it. */
+static inline unsigned cpu_phys_addr_bits(void)
+{
+	return cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008).eax & 0xff
+					      : 36;
+}
+
 static inline bool cpu_has_pge(void)
 {
 	return cpuid(1).edx & (1u << 13);

@@ -37,7 +37,10 @@ $(BUILD)/guest/%.o: %.asm
 
 # NASM 2.16.01's -MD leaves %include files out of the .d file (-M alone
 # lists them): name the shared include here.
-$(BUILD)/guest/tests/guest/lib/traps32.o $(BUILD)/guest/tests/guest/lib/long64.o: \
+$(BUILD)/guest/tests/guest/lib/traps32.o $(BUILD)/guest/tests/guest/lib/long64.o \
+$(BUILD)/guest/tests/guest/ptwriter/pfhandler.o \
+$(BUILD)/guest/tests/guest/forkbench/mm64.o \
+$(BUILD)/guest/tests/guest/smpmmu/smp64.o: \
 	tests/guest/lib/traps.inc
 
 # One link rule per guest: its own objects plus the runtime.

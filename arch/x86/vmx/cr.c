@@ -18,6 +18,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
 #include "kernel/printk.h"
+#include "virt/emulate.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 
@@ -37,26 +38,12 @@ uint64_t vmx_guest_cr4(const struct vmx_vcpu *vmx)
 	       (vmcs_read(VMCS_CR4_READ_SHADOW) & vmx->cr4_mask);
 }
 
-/* The general register a control-register exit names (qualification
- * bits 11:8: RAX RCX RDX RBX RSP RBP RSI RDI R8-R15). */
-static uint64_t *gpr(struct vcpu_regs *r, unsigned n)
-{
-	uint64_t *const regs[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-		&r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11,
-		&r->r12, &r->r13, &r->r14, &r->r15,
-	};
-
-	return regs[n & 15];
-}
-
 static unsigned max_phys_bits(void)
 {
 	static unsigned bits;
 
 	if (!bits)
-		bits = cpuid_max_ext() >= 0x80000008
-		       ? (cpuid(0x80000008).eax & 0xff) : 36;
+		bits = cpu_phys_addr_bits();
 	return bits;
 }
 
@@ -209,7 +196,7 @@ bool vmx_cr_access(struct vmx_vcpu *vmx)
 	uint64_t q = vcpu->exit.qualification;
 	unsigned cr = q & CR_QUAL_NUMBER_MASK;
 	unsigned type = (q & CR_QUAL_TYPE_MASK) >> CR_QUAL_TYPE_SHIFT;
-	uint64_t *reg = gpr(&vcpu->regs, (q & CR_QUAL_GPR_MASK) >>
+	uint64_t *reg = emu_gpr(&vcpu->regs, (q & CR_QUAL_GPR_MASK) >>
 				       CR_QUAL_GPR_SHIFT);
 	uint64_t old_cr0 = vmx_guest_cr0(vmx);
 	uint64_t val, lmsw;

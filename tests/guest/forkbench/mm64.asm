@@ -111,40 +111,12 @@ bits 64
 bits 64
 global fb_pf64
 fb_pf64:
-	push rax
-	push rcx
-	push rdx
-	push rbx
-	push rbp
-	push rsi
-	push rdi
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_GPRS64
 	mov rcx, cr2                    ; the workload runs below 4 GiB
 	mov edx, [rsp + 15 * 8]         ; the error code
 	call far dword [rel tramp_ptr]
 	mov [rel pf64_result], eax
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rdi
-	pop rsi
-	pop rbp
-	pop rbx
-	pop rdx
-	pop rcx
-	pop rax
+	POP_GPRS64
 	cmp dword [rel pf64_result], 0
 	je .not_ours
 	add rsp, 8                      ; the error code

@@ -83,21 +83,7 @@ PFSTUB n
 
 ; Stack: vCPU index, error code, RIP, CS, RFLAGS, RSP, SS.
 pf_common:
-	push rax
-	push rcx
-	push rdx
-	push rbx
-	push rbp
-	push rsi
-	push rdi
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_GPRS64
 	mov esi, [rsp + 15 * 8]         ; the vCPU
 	mov edx, [rsp + 16 * 8]         ; the error code
 	mov edi, [rsp + 17 * 8]         ; RIP (the test runs below 4 GiB)
@@ -105,21 +91,7 @@ pf_common:
 	call far dword [rel tramp_ptr]
 	mov eax, eax
 	mov [rsp + 15 * 8], rax         ; the result replaces the index
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rdi
-	pop rsi
-	pop rbp
-	pop rbx
-	pop rdx
-	pop rcx
-	pop rax
+	POP_GPRS64
 	cmp qword [rsp], 0
 	je .not_ours
 	cmp qword [rsp], 1
